@@ -1,0 +1,1 @@
+"""Top layer: the one Definitions and the dataplat command line."""

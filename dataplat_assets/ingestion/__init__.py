@@ -1,0 +1,1 @@
+"""Ingestion domain: bronze + quarantine tables per topic, fed by sensors, guarded by checks."""

@@ -1,0 +1,1 @@
+"""Sources domain: simulators (materializable) and Kafka topics (external assets)."""

@@ -1,0 +1,101 @@
+"""Simulators as assets (materializing one produces a burst) and Kafka topics as external assets."""
+
+
+import dagster as dg
+from pydantic import Field
+
+from dataplat_assets.keys import OWNERS, SIMULATOR_TOPICS, simulator_key, topic_key
+from dataplat_resources import topics
+from dataplat_resources.contracts import contract_for
+from dataplat_resources.resources import KafkaResource
+
+SIMULATOR_DESCRIPTIONS = {
+    "mobile_app": "Mobile app sessions (iOS/Android): screens, searches, product funnel, purchases.",
+    "web": "Website sessions: page views, searches, product funnel, purchases.",
+    "postgres_cdc": "Debezium-style change events of the shop database (users, orders), in LSN order.",
+    "clickstream": "Page-by-page navigation paths with clicks and scrolls.",
+    "external_data": "Batches of weather, maps/location, social trend and market records.",
+}
+
+
+class BurstConfig(dg.Config):
+    """One burst of simulated traffic."""
+
+    events: int = Field(default=2_000, ge=1, le=10_000_000, description="How many events to produce.")
+    seed: int | None = Field(
+        default=None, description="Seed for reproducible traffic. Unset: a fresh seed per run (new event ids)."
+    )
+    invalid_fraction: float = Field(default=0.01, ge=0.0, le=1.0, description="Share of deliberately invalid records.")
+    late_fraction: float = Field(default=0.05, ge=0.0, le=1.0, description="Share of late or out-of-order events.")
+
+
+def _seed_for(config: BurstConfig, run_id: str) -> int:
+    return config.seed if config.seed is not None else int(run_id.replace("-", "")[:12], 16)
+
+
+def build_simulator_asset(source: str) -> dg.AssetsDefinition:
+    topic = SIMULATOR_TOPICS[source]
+
+    @dg.asset(
+        key=simulator_key(source),
+        group_name="sources",
+        kinds={"python", "kafka"},
+        owners=OWNERS,
+        description=SIMULATOR_DESCRIPTIONS[source] + f" Produces to `{topic}`.",
+        tags={"dataplat/tier": "source"},
+    )
+    def _simulator(context: dg.AssetExecutionContext, config: BurstConfig, kafka: KafkaResource) -> dg.MaterializeResult:
+        from simulators.burst import run_burst
+
+        seed = _seed_for(config, context.run.run_id)
+        result = run_burst(
+            source,
+            config.events,
+            seed=seed,
+            settings=kafka.settings(),
+            invalid_fraction=config.invalid_fraction,
+            late_fraction=config.late_fraction,
+        )
+        context.log.info(f"{source}: produced {result.produced} events to {result.topic} in {result.elapsed_s:.2f}s")
+        return dg.MaterializeResult(
+            metadata={
+                "topic": result.topic,
+                "events": dg.MetadataValue.int(result.produced),
+                "invalid": dg.MetadataValue.int(result.invalid),
+                "invalid_fraction": dg.MetadataValue.float(result.invalid / result.produced if result.produced else 0.0),
+                "invalid_by_kind": dg.MetadataValue.json(dict(result.invalid_by_kind)),
+                "offset_ranges": dg.MetadataValue.json(
+                    {str(p): {"first": first, "last": last} for p, (first, last) in sorted(result.offsets.items())}
+                ),
+                "seed": dg.MetadataValue.int(seed),
+                "events_per_s": dg.MetadataValue.float(round(result.produced / result.elapsed_s, 1) if result.elapsed_s else 0.0),
+            }
+        )
+
+    return _simulator
+
+
+def topic_spec(topic: str) -> dg.AssetSpec:
+    contract = contract_for(topic)
+    producers = [simulator_key(s) for s, t in SIMULATOR_TOPICS.items() if t == topic]
+    return dg.AssetSpec(
+        key=topic_key(topic),
+        deps=producers,
+        group_name="kafka",
+        kinds={"kafka"},
+        owners=OWNERS,
+        description=(
+            f"Kafka topic `{topic}` carrying `{contract.title}` messages (JSON, keyed by "
+            f"{contract.key_description}). Rejected messages go to `{topics.dlq_topic(topic)}`."
+        ),
+        metadata={
+            "dead_letter_topic": topics.dlq_topic(topic),
+            "contract": contract.title,
+            "json_schema": dg.MetadataValue.path(f"dataplat_resources/contracts/schemas/{topic}.json"),
+        },
+        tags={"dataplat/tier": "kafka"},
+    )
+
+
+simulator_assets = [build_simulator_asset(source) for source in SIMULATOR_TOPICS]
+topic_specs = [topic_spec(topic) for topic in topics.SOURCE_TOPICS]

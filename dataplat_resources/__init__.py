@@ -1,0 +1,1 @@
+"""Bottom layer: contracts, settings, clients and Dagster resources."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dataplat_assets.ingestion import definitions as ingestion
+from dataplat_assets.processing import definitions as processing
 from dataplat_assets.sources import definitions as sources
 from dataplat_resources.resources import (
     DeltaLakeResource,
@@ -60,6 +61,9 @@ RESOURCES = {
 defs = dg.Definitions.merge(
     sources.defs(),
     ingestion.defs(),
+    processing.defs(),
     sensors.defs(),
-    dg.Definitions(resources=RESOURCES),
+    # In-process by default: a run's Spark steps share one session (one cold start per run),
+    # and sensor-launched bronze runs avoid a process per step.
+    dg.Definitions(resources=RESOURCES, executor=dg.in_process_executor),
 )

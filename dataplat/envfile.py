@@ -13,7 +13,6 @@ from dotenv import dotenv_values, load_dotenv
 
 from dataplat_resources.settings import PROJECT_ROOT, env_var_specs
 
-ENV_FILE = PROJECT_ROOT / ".env"
 DAGSTER_YAML = PROJECT_ROOT / "infra" / "dagster" / "dagster.yaml"
 
 
@@ -25,16 +24,23 @@ def render_env(home: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_env(path: Path = ENV_FILE, force: bool = False) -> bool:
+def env_file() -> Path:
+    """``./.env`` in the working directory, the file Dagster's commands read."""
+    return Path.cwd() / ".env"
+
+
+def write_env(path: Path | None = None, force: bool = False) -> bool:
     """Write ``.env`` unless it exists. Returns True when written."""
+    path = path or env_file()
     if path.exists() and not force:
         return False
     path.write_text(render_env())
     return True
 
 
-def load_env(path: Path = ENV_FILE) -> dict[str, str]:
-    """Load ``.env`` into the process environment, winning over the shell (as Dagster does)."""
+def load_env(path: Path | None = None) -> dict[str, str]:
+    """Load ``./.env`` into the process environment, winning over the shell (as Dagster does)."""
+    path = path or env_file()
     if path.exists():
         load_dotenv(path, override=True)
         return {k: v for k, v in dotenv_values(path).items() if v is not None}

@@ -38,7 +38,7 @@ from dataplat_ingestion.reader import RangeReader
 from dataplat_ingestion.validation import MessageValidator, conversion_rejection
 from dataplat_resources import lake
 from dataplat_resources.contracts import TopicContract
-from dataplat_resources.kafka_client import consumer_config
+from dataplat_resources.kafka_client import consumer_config, kafka_retry
 from dataplat_resources.logging import get_logger
 
 log = get_logger(__name__)
@@ -192,8 +192,12 @@ class TopicIngestor:
         finally:
             if gc_was_enabled:
                 gc.enable()
+        validated = time.perf_counter()
+        stats.add_stage("validate", validated - started)
         ingested_at = datetime.now(UTC)
         bronze_rows, conversion_errors = to_bronze_table(self.contract, self.topic, rows, ingested_at)
+        converted = time.perf_counter()
+        stats.add_stage("convert", converted - validated)
         for index, error in conversion_errors:
             rejected.append(_rejected(valid_msgs[index], conversion_rejection(error)))
         stats.bytes = total_bytes
@@ -205,6 +209,8 @@ class TopicIngestor:
                 stats.invalid_markers[r.invalid_marker] = stats.invalid_markers.get(r.invalid_marker, 0) + 1
 
         self._dead_letter(rejected, committed, quarantined, last_offset, ingested_at, stats)
+        dead_lettered = time.perf_counter()
+        stats.add_stage("dead_letter", dead_lettered - converted)
         bronze_txns = {
             progress_app_id("bronze", self.topic, p): off for p, off in last_offset.items() if off > committed.get(p, -1)
         }
@@ -215,6 +221,7 @@ class TopicIngestor:
             remaining=lambda data: _keep_after(data, self.bronze.progress(self._app_ids("bronze", partitions), refresh=False)),
         )
         commit_us = time.time_ns() // 1000
+        stats.add_stage("commit", time.perf_counter() - dead_lettered)
         stats.commit_conflicts += outcome.conflicts
         if outcome.rows < bronze_rows.num_rows:  # a concurrent writer committed some of them first
             stats.already_committed += bronze_rows.num_rows - outcome.rows
@@ -295,7 +302,9 @@ class TopicIngestor:
         for one in all_ranges:
             with RangeReader(self.client_config, one, self.options.batch_size) as reader:
                 batch_stats = IngestStats(topic=self.topic)
+                waited = time.perf_counter()
                 for batch in reader.batches():
+                    batch_stats.add_stage("read", time.perf_counter() - waited)
                     stats = self.process_batch(batch)
                     batch_stats.merge(stats)
                     log.info(
@@ -307,6 +316,8 @@ class TopicIngestor:
                         skipped=stats.already_committed,
                         seconds=round(stats.duration_s, 3),
                     )
+                    del batch  # release the messages before the reader builds the next batch
+                    waited = time.perf_counter()
                 self._commit_for_lag(reader.consumer, batch_stats.last_offsets)
                 total.merge(batch_stats)
         total.duration_s = time.perf_counter() - started
@@ -383,6 +394,7 @@ class TopicPositions:
         return sum(max(0, self.high[p] - start[p]) for p in self.high)
 
 
+@kafka_retry
 def topic_positions(
     topic: str,
     client_config: Mapping[str, str],

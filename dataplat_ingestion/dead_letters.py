@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from dataplat_ingestion.validation import Rejection
-from dataplat_resources.kafka_client import consumer_config, producer_config
+from dataplat_resources.kafka_client import consumer_config, kafka_retry, producer_config
 from dataplat_resources.logging import get_logger
 
 log = get_logger(__name__)
@@ -89,6 +89,10 @@ class DeadLetterQueue:
         self.dlq_topic = dlq_topic
         self.dlq_partitions = dlq_partitions
         self._producer: Producer | None = None
+        self._scanner: Consumer | None = None
+        # Created now: an idempotent producer needs a round trip for its producer id, which then
+        # overlaps with reading and validating the first batch.
+        self.producer.poll(0)
 
     def dlq_partition(self, origin_partition: int) -> int:
         return origin_partition % self.dlq_partitions
@@ -99,27 +103,36 @@ class DeadLetterQueue:
             self._producer = Producer(producer_config(self.client_config, **{"linger.ms": 5}))
         return self._producer
 
+    @property
+    def scanner(self) -> Consumer:
+        """A long-lived consumer for watermarks and tail scans (creating one costs ~100 ms)."""
+        if self._scanner is None:
+            self._scanner = Consumer(consumer_config(self.client_config, group_id="dataplat-dlq-scan"))
+        return self._scanner
+
+    @kafka_retry
     def already_sent(self, since: Mapping[int, int], partitions: Iterable[int]) -> set[tuple[int, int]]:
         """Origin (partition, offset) pairs already in the DLQ after the recorded progress.
 
-        Only the tail written since our last recorded commit is read, so this is cheap: in
-        steady state it reads nothing. It finds what a crashed writer sent but never recorded.
+        Only the tail written since our last recorded commit is read. In steady state the
+        recorded progress equals the end of the partition and nothing is read at all; the scan
+        finds what a crashed writer sent but never recorded.
         """
         dlq_parts = sorted({self.dlq_partition(p) for p in partitions})
-        consumer = Consumer(consumer_config(self.client_config, group_id="dataplat-dlq-scan"))
+        consumer = self.scanner
         found: set[tuple[int, int]] = set()
+        todo: dict[int, int] = {}
+        assignment = []
+        for dp in dlq_parts:
+            low, high = consumer.get_watermark_offsets(TopicPartition(self.dlq_topic, dp), timeout=15, cached=False)
+            start = max(low, since.get(dp, low))
+            if start < high:
+                todo[dp] = high
+                assignment.append(TopicPartition(self.dlq_topic, dp, start))
+        if not assignment:
+            return found
+        consumer.assign(assignment)
         try:
-            todo: dict[int, int] = {}
-            assignment = []
-            for dp in dlq_parts:
-                low, high = consumer.get_watermark_offsets(TopicPartition(self.dlq_topic, dp), timeout=15, cached=False)
-                start = max(low, since.get(dp, low))
-                if start < high:
-                    todo[dp] = high
-                    assignment.append(TopicPartition(self.dlq_topic, dp, start))
-            if not assignment:
-                return found
-            consumer.assign(assignment)
             idle = 0
             while todo and idle < 60:
                 batch = consumer.consume(num_messages=10_000, timeout=0.5)
@@ -141,7 +154,7 @@ class DeadLetterQueue:
             if todo:
                 raise DeadLetterError(f"could not read the tail of {self.dlq_topic} partitions {sorted(todo)}")
         finally:
-            consumer.close()
+            consumer.unassign()
         return found
 
     def send(self, messages: list[RejectedMessage]) -> dict[int, int]:
@@ -188,3 +201,6 @@ class DeadLetterQueue:
         if self._producer is not None:
             self._producer.flush(30)
             self._producer = None
+        if self._scanner is not None:
+            self._scanner.close()
+            self._scanner = None

@@ -46,6 +46,12 @@ class IngestStats:
     kafka_latency_ms: list[np.ndarray] = field(default_factory=list, repr=False)
     remaining_lag: int | None = None
     last_offsets: dict[int, int] = field(default_factory=dict)
+    # Seconds spent per stage (read, validate, convert, dead_letter, commit): the profile that
+    # explains a throughput figure.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def add_stage(self, stage: str, seconds: float) -> None:
+        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
 
     def merge(self, other: IngestStats) -> None:
         self.consumed += other.consumed
@@ -65,6 +71,8 @@ class IngestStats:
         self.kafka_latency_ms.extend(other.kafka_latency_ms)
         for p, off in other.last_offsets.items():
             self.last_offsets[p] = max(off, self.last_offsets.get(p, -1))
+        for stage, seconds in other.stage_seconds.items():
+            self.add_stage(stage, seconds)
 
     @property
     def processed(self) -> int:
@@ -100,7 +108,7 @@ class IngestStats:
         data = {
             k: v
             for k, v in asdict(self).items()
-            if k not in {"event_latency_ms", "kafka_latency_ms", "bronze_versions", "last_offsets"}
+            if k not in {"event_latency_ms", "kafka_latency_ms", "bronze_versions", "last_offsets", "stage_seconds"}
         }
         latency = self.latency()
         data.update(
@@ -117,6 +125,7 @@ class IngestStats:
                 "kafka_latency_p95_ms": latency["kafka_time_to_commit_ms"]["p95"],
                 "kafka_latency_p99_ms": latency["kafka_time_to_commit_ms"]["p99"],
                 "bronze_versions": ",".join(str(v) for v in self.bronze_versions),
+                "stage_seconds": {k: round(v, 3) for k, v in sorted(self.stage_seconds.items())},
             }
         )
         return data

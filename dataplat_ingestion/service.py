@@ -88,6 +88,10 @@ class ServiceConfig:
     lake_root: str
     profile: Profile
     group_id: str = "dataplat-ingest"
+    # Static membership: a restarted process with the same id takes its partitions back at once,
+    # without waiting for the old member's session to time out.
+    instance_id: str | None = None
+    session_timeout_ms: int = 10_000
     options: IngestOptions = IngestOptions()
     storage_options: dict[str, str] | None = None
     metrics_port: int | None = 9108  # None: no HTTP endpoint
@@ -115,7 +119,13 @@ class IngestService:
             consumer_config(
                 config.client_config,
                 group_id=config.group_id,
-                **{"partition.assignment.strategy": "range", **config.profile.consumer_overrides},
+                **{
+                    "partition.assignment.strategy": "range",
+                    "session.timeout.ms": config.session_timeout_ms,
+                    "heartbeat.interval.ms": max(500, config.session_timeout_ms // 5),
+                    **({"group.instance.id": config.instance_id} if config.instance_id else {}),
+                    **config.profile.consumer_overrides,
+                },
             )
         )
         self.buffers: dict[str, list[Message]] = {t: [] for t in config.topics}

@@ -6,25 +6,70 @@ one way of talking to Kafka.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_delay, wait_exponential
 
 from dataplat_resources.settings import KafkaSettings
 
 DEFAULT_TIMEOUT_S = 15.0
+# librdkafka's own log lines go through Python logging (and thus structlog's masking and levels)
+# instead of being printed to stderr.
+LIBRDKAFKA_LOGGER = logging.getLogger("librdkafka")
 
 
 class KafkaUnavailableError(RuntimeError):
     """The cluster did not answer; the message says where we looked and what to do."""
 
 
+_TRANSIENT_CODES = {
+    KafkaError._TRANSPORT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._UNKNOWN_PARTITION,
+    KafkaError._TIMED_OUT,
+    KafkaError._WAIT_COORD,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A Kafka error that goes away on its own (broker restarting, leader moving)."""
+    if not isinstance(exc, KafkaException) or not exc.args or not isinstance(exc.args[0], KafkaError):
+        return False
+    error: KafkaError = exc.args[0]
+    return error.retriable() or error.code() in _TRANSIENT_CODES
+
+
+def _log_retry(state: RetryCallState) -> None:
+    logging.getLogger(__name__).warning(
+        "transient Kafka error, retrying (attempt %s): %s", state.attempt_number, state.outcome.exception() if state.outcome else ""
+    )
+
+
+# Retries a Kafka call through a broker restart or leader election (up to ~3 minutes).
+kafka_retry = retry(
+    retry=retry_if_exception(is_transient),
+    wait=wait_exponential(multiplier=0.25, max=10),
+    stop=stop_after_delay(180),
+    before_sleep=_log_retry,
+    reraise=True,
+)
+
+
 def producer_config(base: Mapping[str, str], **overrides: str | int | bool) -> dict[str, object]:
     """Idempotent, snappy-compressed producer settings with sensible batching."""
     config: dict[str, object] = {
         **base,
+        "logger": LIBRDKAFKA_LOGGER,
         "enable.idempotence": True,
         "acks": "all",
         "compression.type": "snappy",
@@ -42,6 +87,7 @@ def consumer_config(base: Mapping[str, str], group_id: str, **overrides: str | i
     """Consumer settings tuned for batch reads. Offsets are never auto-committed: Delta is the truth."""
     config: dict[str, object] = {
         **base,
+        "logger": LIBRDKAFKA_LOGGER,
         "group.id": group_id,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -49,9 +95,10 @@ def consumer_config(base: Mapping[str, str], group_id: str, **overrides: str | i
         "enable.partition.eof": False,
         # librdkafka's default (1000 ms) stalls each drain for ~0.9 s; see shared NOTES.
         "fetch.queue.backoff.ms": 10,
-        "queued.max.messages.kbytes": 262_144,
-        "fetch.max.bytes": 52_428_800,
-        "max.partition.fetch.bytes": 10_485_760,
+        # Prefetch is bounded: librdkafka's buffers are the largest part of a consumer's RSS.
+        "queued.max.messages.kbytes": 32_768,
+        "fetch.max.bytes": 16_777_216,
+        "max.partition.fetch.bytes": 4_194_304,
         "isolation.level": "read_committed",
     }
     config.update(overrides)
@@ -59,7 +106,7 @@ def consumer_config(base: Mapping[str, str], group_id: str, **overrides: str | i
 
 
 def admin_client(settings: KafkaSettings) -> AdminClient:
-    return AdminClient(settings.client_config())
+    return AdminClient({**settings.client_config(), "logger": LIBRDKAFKA_LOGGER})
 
 
 def check_reachable(admin: AdminClient, bootstrap: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from dataplat_resources.lake import LakeLayout
 from dataplat_resources.settings import IngestionSettings, KafkaSettings, PlatformSettings
@@ -121,22 +121,32 @@ class SparkResource(LazyPySparkResource):
     master: str = Field(default="local[*]", description="SPARK_MASTER")
     remote: str = Field(default="", description="SPARK_REMOTE (Spark Connect URL)")
     ui_enabled: str = Field(default="false", description="SPARK_UI_ENABLED")
-    _session: Any = PrivateAttr(default=None)
 
     def _init_session(self) -> None:
         if self._spark_session is None:
+            import os
+
+            # pyspark treats a *set* SPARK_REMOTE (even empty, as in .env) as Spark Connect: hide an
+            # empty one while the session is built (Dagster still needs it set for EnvVar).
+            empty_remote = os.environ.get("SPARK_REMOTE") == ""
+            if empty_remote:
+                del os.environ["SPARK_REMOTE"]
             from dataplat_resources.spark import build_spark_session
             from dataplat_resources.settings import load_settings
 
             settings: PlatformSettings = load_settings().model_copy(
                 update={"spark_master": self.master or "local[*]", "spark_remote": self.remote or None}
             )
-            self._spark_session = build_spark_session(
-                settings,
-                app_name="dataplat",
-                ui_enabled=parse_flag("SPARK_UI_ENABLED", self.ui_enabled),
-                extra_conf={str(k): str(v) for k, v in self.spark_config.items()},
-            )
+            try:
+                self._spark_session = build_spark_session(
+                    settings,
+                    app_name="dataplat",
+                    ui_enabled=parse_flag("SPARK_UI_ENABLED", self.ui_enabled),
+                    extra_conf={str(k): str(v) for k, v in self.spark_config.items()},
+                )
+            finally:
+                if empty_remote:
+                    os.environ["SPARK_REMOTE"] = ""
 
 
 class PostgresResource(dg.ConfigurableResource):

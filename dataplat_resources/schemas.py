@@ -122,6 +122,10 @@ class SchemaRegistryError(RuntimeError):
     """The registry refused a schema or could not be reached."""
 
 
+class SchemaRegistryUnavailableError(SchemaRegistryError):
+    """No usable answer yet (connection refused, timeout, HTTP 5xx): worth retrying while it starts."""
+
+
 def registry_subject(topic: str) -> str:
     """Confluent's TopicNameStrategy for message values: ``<topic>-value``."""
     return f"{topic}-value"
@@ -206,12 +210,19 @@ def send_registration(
     open_url = opener or urllib.request.urlopen
     try:
         with open_url(request.to_urllib(), timeout=timeout_s) as response:
-            answer = json.loads(response.read().decode("utf-8"))
+            raw = response.read()
     except urllib.error.HTTPError as exc:
-        raise SchemaRegistryError(f"{request.subject}: the registry refused the schema ({_error_detail(exc)})") from exc
+        detail = _error_detail(exc)
+        if exc.code >= 500:
+            raise SchemaRegistryUnavailableError(f"{request.subject}: the registry failed ({detail})") from exc
+        raise SchemaRegistryError(f"{request.subject}: the registry refused the schema ({detail})") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SchemaRegistryError(f"cannot reach the schema registry at {request.url}: {reason}") from exc
+        raise SchemaRegistryUnavailableError(f"cannot reach the schema registry at {request.url}: {reason}") from exc
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = raw[:200]
     if not isinstance(answer, dict) or not isinstance(answer.get("id"), int):
         raise SchemaRegistryError(f"{request.subject}: unexpected registry answer {answer!r}")
     return Registration(request.topic, request.subject, answer["id"])
@@ -223,6 +234,7 @@ def register_schemas(
     *,
     timeout_s: float = 10.0,
     wait_s: float = 0.0,
+    retry_interval_s: float = 1.0,
     opener: Opener | None = None,
 ) -> list[Registration]:
     """Register every topic's schema. Unreachable registries are retried for ``wait_s`` seconds
@@ -235,11 +247,8 @@ def register_schemas(
             try:
                 results.append(send_registration(request, timeout_s, opener))
                 break
-            except SchemaRegistryError as exc:
-                unreachable = isinstance(exc.__cause__, urllib.error.URLError | OSError) and not isinstance(
-                    exc.__cause__, urllib.error.HTTPError
-                )
-                if not unreachable or time.monotonic() >= deadline:
+            except SchemaRegistryUnavailableError:
+                if time.monotonic() >= deadline:
                     raise
-                time.sleep(1.0)
+                time.sleep(retry_interval_s)
     return results

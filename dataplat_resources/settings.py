@@ -141,7 +141,6 @@ class PlatformSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(default="INFO", alias="LOG_LEVEL")
     log_format: Literal["console", "json"] = Field(default="console", alias="LOG_FORMAT")
     schema_registry_url: str | None = Field(default=None, alias="SCHEMA_REGISTRY_URL")
-    postgres_dsn: SecretStr | None = Field(default=None, alias="DATAPLAT_POSTGRES_DSN")
     spark_master: str = Field(default="local[*]", alias="SPARK_MASTER")
     spark_remote: str | None = Field(default=None, alias="SPARK_REMOTE")
 
@@ -196,6 +195,7 @@ def env_var_specs(home: Path | None = None) -> list[EnvVarSpec]:
         EnvVarSpec("KAFKA_SASL_PASSWORD", "", "SASL password (masked in logs and the UI).", secret=True),
         EnvVarSpec("KAFKA_SSL_CA_LOCATION", "", "CA bundle for SSL."),
         EnvVarSpec("KAFKA_TOPIC_PARTITIONS", str(DEFAULT_PARTITIONS), 'Partitions per topic: a number, or JSON like {"topic_app_events": 8}.'),
+        EnvVarSpec("KAFKA_REPLICATION_FACTOR", "1", "Replication factor of the topics dataplat creates."),
         EnvVarSpec("KAFKA_LOCAL_PORT", str(LOCAL_KAFKA_PORT), "Port of the project's own broker."),
         EnvVarSpec("KAFKA_LOCAL_CONTROLLER_PORT", str(LOCAL_CONTROLLER_PORT), "KRaft controller port of the project's own broker."),
         EnvVarSpec("KAFKA_LOCAL_HEAP", "512m", "JVM heap of the project's own broker."),
@@ -212,10 +212,17 @@ def env_var_specs(home: Path | None = None) -> list[EnvVarSpec]:
         EnvVarSpec("INGEST_MAX_MESSAGES_PER_RUN", "500000", "Upper bound of one sensor-requested bronze run."),
         EnvVarSpec("INGEST_SENSOR_INTERVAL_SECONDS", "15", "How often each topic sensor looks at Kafka."),
         EnvVarSpec("INGEST_METRICS_PORT", "9108", "Port of the continuous ingest service's /metrics and /health."),
+        EnvVarSpec("INGEST_INSTANCE_ID", "", "Static consumer-group member id of an ingest service process (e.g. its pod name)."),
         EnvVarSpec("SCHEMA_REGISTRY_URL", "", "Confluent-compatible schema registry to publish the JSON Schemas to (compose)."),
         EnvVarSpec("SPARK_MASTER", "local[*]", "Spark master: local[*], spark://host:7077, yarn, k8s://..."),
         EnvVarSpec("SPARK_REMOTE", "", "Spark Connect URL (sc://host:15002); replaces SPARK_MASTER when set."),
-        EnvVarSpec("SPARK_UI_ENABLED", "false", "Start the Spark UI on :4040."),
+        EnvVarSpec("SPARK_UI_ENABLED", "false", "Start the Spark UI."),
+        EnvVarSpec("SPARK_UI_PORT", "4040", "Port of the Spark UI when it is enabled."),
+        EnvVarSpec("SPARK_SHUFFLE_PARTITIONS", "4", "spark.sql.shuffle.partitions (small for one laptop; raise on a cluster)."),
+        EnvVarSpec("SPARK_DRIVER_MEMORY", "2g", "spark.driver.memory (in local mode the whole JVM heap)."),
+        EnvVarSpec("SPARK_DELTA_SNAPSHOT_PARTITIONS", "2", "spark.databricks.delta.snapshotPartitions."),
+        EnvVarSpec("SPARK_LOG_LEVEL", "WARN", "Log level of the Spark JVM."),
+        EnvVarSpec("SPARK_EXTRA_CONF", "{}", 'JSON of further Spark confs, e.g. {"spark.executor.memory": "4g"}.'),
         EnvVarSpec("POSTGRES_HOST", "", "Shop database (CDC source); empty: none."),
         EnvVarSpec("POSTGRES_PORT", "5432", "Shop database port."),
         EnvVarSpec("POSTGRES_DB", "shop", "Shop database name."),

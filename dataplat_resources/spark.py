@@ -11,21 +11,22 @@ master URL (``local[*]``, ``spark://...``, ``yarn``, ``k8s://...``): it only cha
 Environment variables read here (besides :class:`~dataplat_resources.settings.PlatformSettings`'s
 ``SPARK_MASTER``, ``SPARK_REMOTE``, ``DATAPLAT_JARS_DIR``, ``DATAPLAT_HOME``):
 
-==============================  ===========  ==========================================================
-variable                        default      meaning
-==============================  ===========  ==========================================================
-``SPARK_SHUFFLE_PARTITIONS``    4            ``spark.sql.shuffle.partitions`` (small: one laptop)
-``SPARK_DRIVER_MEMORY``         2g           ``spark.driver.memory`` (local mode: the whole JVM heap)
-``SPARK_DELTA_SNAPSHOT_PARTITIONS`` 2        ``spark.databricks.delta.snapshotPartitions``
-``SPARK_UI_PORT``               (Spark's)    port of the web UI when it is enabled
-``SPARK_LOG_LEVEL``             WARN         log level set on the SparkContext after start
-``SPARK_EXTRA_CONF``            (none)       JSON object of further confs, e.g. ``{"spark.executor.memory": "4g"}``
-==============================  ===========  ==========================================================
+- ``SPARK_SHUFFLE_PARTITIONS`` (default 4): ``spark.sql.shuffle.partitions``, small for one laptop.
+- ``SPARK_DRIVER_MEMORY`` (default 2g): ``spark.driver.memory``; in local mode the whole JVM heap.
+- ``SPARK_DELTA_SNAPSHOT_PARTITIONS`` (default 2): ``spark.databricks.delta.snapshotPartitions``
+  (Delta's default of 50 tasks is pure scheduling overhead for small tables on a laptop).
+- ``SPARK_UI_PORT`` (default: Spark's 4040): port of the web UI when it is enabled.
+- ``SPARK_LOG_LEVEL`` (default WARN): log level set on the SparkContext after start.
+- ``SPARK_EXTRA_CONF`` (default none): a JSON object of further confs, e.g.
+  ``{"spark.executor.memory": "4g"}``; overrides the defaults above, ``extra_conf`` overrides it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -134,6 +135,7 @@ def spark_conf(
         return conf
     conf = {
         "spark.master": settings.spark_master,
+        "spark.api.mode": "classic",
         "spark.app.name": app_name,
         "spark.jars": ",".join(str(p) for p in spark_jars(settings)),
         "spark.driver.memory": tuning.driver_memory,
@@ -185,6 +187,17 @@ def build_spark_session(
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    with _env_hidden("SPARK_REMOTE"):  # pyspark would go to Spark Connect if it is merely set (even empty)
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel(tuning.log_level)
     return session
+
+
+@contextmanager
+def _env_hidden(name: str) -> Iterator[None]:
+    value = os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if value is not None:
+            os.environ[name] = value

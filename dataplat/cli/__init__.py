@@ -12,8 +12,12 @@ from pathlib import Path
 
 import typer
 
-from dataplat.cli import ingest, kafka
-from dataplat.envfile import ENV_FILE, ensure_dagster_home, load_env, write_env
+from dataplat.cli import ingest, kafka, schemas, simulate
+from dataplat.cli.health import health
+from dataplat.cli.report import report
+from dataplat.cli.ui import ui
+from dataplat.cli.up import up
+from dataplat.envfile import ensure_dagster_home, env_file, load_env, write_env
 
 app = typer.Typer(
     help="dataplat: simulators -> Kafka -> Delta bronze -> Spark silver/gold, orchestrated by Dagster.",
@@ -21,6 +25,12 @@ app = typer.Typer(
 )
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(schemas.app, name="schemas")
+app.add_typer(simulate.app, name="simulate")
+app.command()(report)
+app.command()(health)
+app.command()(ui)
+app.command()(up)
 
 
 @app.callback()
@@ -38,8 +48,8 @@ def _configure(
 @app.command()
 def init(force: bool = typer.Option(False, help="Overwrite an existing .env.")) -> None:
     """Write .env with local defaults and prepare DAGSTER_HOME (safe to run again)."""
-    written = write_env(ENV_FILE, force=force)
-    typer.echo(f"{'wrote' if written else 'kept existing'} {ENV_FILE}")
+    written = write_env(force=force)
+    typer.echo(f"{'wrote' if written else 'kept existing'} {env_file()}")
     load_env()
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     typer.echo(f"DAGSTER_HOME={dagster_home} ({ensure_dagster_home(dagster_home)})")

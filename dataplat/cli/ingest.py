@@ -14,6 +14,10 @@ def run(
     group_id: str = typer.Option("dataplat-ingest", help="Consumer group; processes in one group share partitions."),
     metrics_port: int = typer.Option(None, help="Port for /metrics and /health (default INGEST_METRICS_PORT)."),
     duration: float = typer.Option(None, help="Stop after this many seconds (default: until SIGTERM/Ctrl-C)."),
+    instance_id: str = typer.Option(
+        None, envvar="INGEST_INSTANCE_ID", help="Static group member id (e.g. the pod name): restarts skip a rebalance."
+    ),
+    session_timeout_ms: int = typer.Option(10_000, help="Consumer group session timeout."),
 ) -> None:
     """Consume, validate and land events exactly once until stopped; SIGTERM drains and exits 0."""
     from dataplat_ingestion.batch import IngestOptions
@@ -38,6 +42,8 @@ def run(
             lake_root=settings.lake,
             profile=PROFILES[profile],
             group_id=group_id,
+            instance_id=instance_id,
+            session_timeout_ms=session_timeout_ms,
             options=IngestOptions(
                 max_message_bytes=ingestion.max_message_bytes, enable_validation=ingestion.enable_validation
             ),

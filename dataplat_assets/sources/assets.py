@@ -27,6 +27,11 @@ class BurstConfig(dg.Config):
     )
     invalid_fraction: float = Field(default=0.01, ge=0.0, le=1.0, description="Share of deliberately invalid records.")
     late_fraction: float = Field(default=0.05, ge=0.0, le=1.0, description="Share of late or out-of-order events.")
+    world_seed: int = Field(
+        default=7,
+        description="Seed of the simulated world (users, products, cities). Fixed by default so every burst "
+        "describes the same users, whatever its event seed.",
+    )
 
 
 def _seed_for(config: BurstConfig, run_id: str) -> int:
@@ -45,13 +50,15 @@ def build_simulator_asset(source: str) -> dg.AssetsDefinition:
         tags={"dataplat/tier": "source"},
     )
     def _simulator(context: dg.AssetExecutionContext, config: BurstConfig, kafka: KafkaResource) -> dg.MaterializeResult:
-        from simulators.burst import run_burst
+        from simulators import build_world
+        from simulators.producer import run_burst
 
         seed = _seed_for(config, context.run.run_id)
         result = run_burst(
             source,
             config.events,
             seed=seed,
+            world=build_world(config.world_seed),
             settings=kafka.settings(),
             invalid_fraction=config.invalid_fraction,
             late_fraction=config.late_fraction,
@@ -68,6 +75,7 @@ def build_simulator_asset(source: str) -> dg.AssetsDefinition:
                     {str(p): {"first": first, "last": last} for p, (first, last) in sorted(result.offsets.items())}
                 ),
                 "seed": dg.MetadataValue.int(seed),
+                "world_seed": dg.MetadataValue.int(config.world_seed),
                 "events_per_s": dg.MetadataValue.float(round(result.produced / result.elapsed_s, 1) if result.elapsed_s else 0.0),
             }
         )

@@ -1,0 +1,297 @@
+"""Ingestion benchmark against the real local broker, with its baselines measured in the same run.
+
+    .venv/bin/python bench/ingest_bench.py --events 1000000
+
+1. Produces N realistic app events (mobile + web simulators, 1% invalid) into a fresh topic.
+2. Measures, each in its own process (for a clean peak RSS):
+   - ceiling: consume + JSON decode only (no validation, no write);
+   - pipeline, 1 process: the real ingestion (validate, DLQ, exactly-once Delta commits);
+   - pipeline, 2 processes: the same, partitions split between two processes;
+   - naive baseline: built like the seed's consumer, per-message poll -> validate -> write.
+3. Measures continuous mode: the ingest service at a steady produce rate (default 10k events/s),
+   p99 from produce (Kafka CreateTime) to Delta commit.
+Writes JSON to bench/results/ingest.json (and stdout) with the figures and the ratios.
+Only measured numbers; the machine is noisy, so compare within one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+app = typer.Typer(add_completion=False, help=__doc__)
+BENCH_TOPIC = "bench_app_events"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@app.command("worker", hidden=True)
+def worker(
+    mode: str = typer.Option(...),
+    bootstrap: str = typer.Option(...),
+    topic: str = typer.Option(BENCH_TOPIC),
+    partitions: str = typer.Option(...),
+    lake_root: str = typer.Option(...),
+    batch_size: int = typer.Option(50_000),
+    naive_events: int = typer.Option(300),
+) -> None:
+    """One measured process; prints a JSON line."""
+    import orjson
+    from confluent_kafka import Consumer, TopicPartition
+
+    from dataplat_ingestion.batch import IngestOptions, open_ingestor
+    from dataplat_ingestion.offsets import OffsetRanges, PartitionRange
+    from dataplat_resources.contracts import contract_for
+    from dataplat_resources.kafka_client import consumer_config
+    from dataplat_resources.lake import LakeLayout
+    from dataplat_resources.logging import configure_logging
+
+    configure_logging("WARNING")
+    client = {"bootstrap.servers": bootstrap}
+    wanted = [int(p) for p in partitions.split(",")]
+    probe = Consumer(consumer_config(client, group_id="bench-probe"))
+    ends = {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in wanted}
+    probe.close()
+    ranges = OffsetRanges(topic, tuple(PartitionRange(p, 0, e) for p, e in ends.items()))
+    contract = contract_for("topic_app_events")
+    result: dict[str, object] = {"mode": mode, "partitions": wanted}
+    if mode == "ceiling":
+        consumer = Consumer(consumer_config(client, group_id="bench-ceiling"))
+        consumer.assign([TopicPartition(topic, p, 0) for p in wanted])
+        remaining, n, size = sum(ends.values()), 0, 0
+        started = time.perf_counter()
+        while n < remaining:
+            for msg in consumer.consume(50_000, timeout=1.0):
+                value = msg.value()
+                n += 1
+                if value:
+                    size += len(value)
+                    try:
+                        orjson.loads(value)
+                    except orjson.JSONDecodeError:
+                        pass
+        result.update(messages=n, bytes=size, seconds=time.perf_counter() - started)
+        consumer.close()
+    elif mode == "pipeline":
+        ingestor = open_ingestor(
+            topic, client, LakeLayout(lake_root), IngestOptions(batch_size=batch_size), contract=contract
+        )
+        started = time.perf_counter()
+        stats = ingestor.ingest_range(ranges, run_id=f"bench-{os.getpid()}", mode="bench", record=False)
+        seconds = time.perf_counter() - started
+        ingestor.close()
+        flushes = [s for s in stats.stage_seconds]  # noqa: F841 - kept for readability of the profile
+        result.update(
+            messages=stats.consumed,
+            valid=stats.valid,
+            invalid=stats.invalid,
+            bytes=stats.bytes,
+            seconds=seconds,
+            commits=len(stats.bronze_versions),
+            stage_seconds={k: round(v, 3) for k, v in stats.stage_seconds.items()},
+            batch_seconds_p99=None,
+        )
+    elif mode == "naive":
+        # Built like the seed's consumer: poll one message, validate it, write it, repeat.
+        import pyarrow as pa
+        from deltalake import write_deltalake
+        from pydantic import ValidationError
+
+        consumer = Consumer(consumer_config(client, group_id="bench-naive"))
+        consumer.assign([TopicPartition(topic, p, 0) for p in wanted])
+        path = str(Path(lake_root) / "naive")
+        n, valid, size = 0, 0, 0
+        started = time.perf_counter()
+        while n < naive_events:
+            msg = consumer.poll(1.0)
+            if msg is None or msg.error():
+                continue
+            n += 1
+            value = msg.value() or b""
+            size += len(value)
+            try:
+                event = contract.validate_json(value)
+            except ValidationError:
+                continue
+            row = pa.Table.from_pylist([{"event_id": str(event.event_id), "payload": value.decode()}])
+            write_deltalake(path, row, mode="append")
+            valid += 1
+        result.update(messages=n, valid=valid, bytes=size, seconds=time.perf_counter() - started)
+        consumer.close()
+    else:
+        raise typer.BadParameter(f"unknown mode {mode}")
+    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _spawn(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, __file__, "worker", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _collect(proc: subprocess.Popen[str]) -> dict:
+    out, err = proc.communicate(timeout=3600)
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"worker failed ({proc.returncode}):\n{out[-2000:]}\n{err[-4000:]}")
+
+
+def _rate(r: dict) -> float:
+    return r["messages"] / r["seconds"] if r["seconds"] else 0.0
+
+
+def _continuous(bootstrap: str, home: Path, rate: int, seconds: int) -> dict:
+    """The ingest service under a steady load; p99 produce -> commit from its metrics table."""
+    from deltalake import DeltaTable
+
+    from dataplat_resources.kafka_client import ensure_platform_topics
+    from dataplat_resources.lake import LakeLayout
+    from dataplat_resources.settings import KafkaSettings, local_env
+    from simulators.producer import KafkaSink
+    from simulators.registry import make_source
+
+    settings = KafkaSettings(bootstrap_server=bootstrap)
+    ensure_platform_topics(settings)
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **local_env(home=home), "KAFKA_BOOTSTRAP_SERVER": bootstrap, "LOG_LEVEL": "WARNING"}
+    service = subprocess.Popen(
+        [sys.executable, "-m", "dataplat.cli", "ingest", "run", "--topics", "topic_app_events", "--profile", "low-latency", "--metrics-port", "0"],
+        env=env,
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(6)  # join the group
+    source = make_source("mobile_app", seed=7)
+    sent = 0
+    started = time.perf_counter()
+    with KafkaSink(settings) as sink:
+        while time.perf_counter() - started < seconds:
+            tick = time.perf_counter()
+            batch = []
+            while len(batch) < rate // 10:
+                batch.extend(source.next_unit().messages)
+            sink.send_many("topic_app_events", batch)
+            sent += len(batch)
+            time.sleep(max(0.0, 0.1 - (time.perf_counter() - tick)))
+        sink.flush()
+    achieved = sent / (time.perf_counter() - started)
+    time.sleep(3)
+    service.send_signal(signal.SIGTERM)
+    service.wait(timeout=120)
+    table = DeltaTable(LakeLayout(str(home / "lake")).ingestion_metrics).to_pyarrow_table().to_pylist()
+    rows = [r for r in table if r["mode"] == "service"]
+    consumed = sum(r["consumed"] for r in rows)
+    worst = max(rows, key=lambda r: r["kafka_latency_p99_ms"] or 0)
+    return {
+        "target_events_per_s": rate,
+        "achieved_events_per_s": round(achieved, 1),
+        "seconds": seconds,
+        "consumed": consumed,
+        "produce_to_commit_p50_ms": worst["kafka_latency_p50_ms"],
+        "produce_to_commit_p95_ms": worst["kafka_latency_p95_ms"],
+        "produce_to_commit_p99_ms": worst["kafka_latency_p99_ms"],
+        "service_exit_code": service.returncode,
+    }
+
+
+@app.command()
+def run(
+    events: int = typer.Option(1_000_000, help="Events to produce and ingest."),
+    partitions: int = typer.Option(4),
+    batch_size: int = typer.Option(50_000, help="Messages per Delta commit."),
+    naive_events: int = typer.Option(300, help="Messages for the (slow) naive baseline."),
+    continuous_rate: int = typer.Option(10_000, help="Events/s for the continuous-mode latency run (0: skip)."),
+    continuous_seconds: int = typer.Option(30),
+    out: Path = typer.Option(ROOT / "bench" / "results" / "ingest.json"),
+) -> None:
+    """Run every measurement and write the JSON report."""
+    from confluent_kafka.admin import AdminClient
+
+    from dataplat_resources.kafka_client import ensure_topics
+    from dataplat_resources.logging import configure_logging
+    from dataplat_resources.settings import KafkaSettings
+    from simulators.producer import run_burst
+    from tests.conftest import start_local_broker
+
+    configure_logging("WARNING")
+    work = Path(tempfile.mkdtemp(prefix="dataplat-bench-"))
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVER")
+    broker = None if external else start_local_broker(work / "kafka", partitions=partitions)
+    bootstrap = external or broker.bootstrap  # type: ignore[union-attr]
+    try:
+        ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), {BENCH_TOPIC: partitions, f"{BENCH_TOPIC}_dlq": partitions})
+        settings = KafkaSettings(bootstrap_server=bootstrap)
+        started = time.perf_counter()
+        produced = 0
+        for source, seed in (("mobile_app", 1), ("web", 2)):
+            produced += run_burst(source, events // 2, seed=seed, settings=settings, topic=BENCH_TOPIC).produced
+        produce_s = time.perf_counter() - started
+        parts = list(range(partitions))
+        common = ["--bootstrap", bootstrap, "--topic", BENCH_TOPIC, "--batch-size", str(batch_size)]
+
+        ceiling = _collect(_spawn(["--mode", "ceiling", "--partitions", ",".join(map(str, parts)), "--lake-root", str(work / "l0"), *common]))
+        one = _collect(_spawn(["--mode", "pipeline", "--partitions", ",".join(map(str, parts)), "--lake-root", str(work / "l1"), *common]))
+        halves = [parts[0::2], parts[1::2]]
+        t0 = time.perf_counter()
+        procs = [_spawn(["--mode", "pipeline", "--partitions", ",".join(map(str, h)), "--lake-root", str(work / "l2"), *common]) for h in halves]
+        two = [_collect(p) for p in procs]
+        two_wall = time.perf_counter() - t0
+        naive = _collect(
+            _spawn(["--mode", "naive", "--partitions", "0", "--lake-root", str(work / "l3"), "--naive-events", str(naive_events), *common])
+        )
+        two_total = sum(r["messages"] for r in two)
+        report = {
+            "events_produced": produced,
+            "produce_events_per_s": round(produced / produce_s, 1),
+            "partitions": partitions,
+            "batch_size": batch_size,
+            "ceiling_decode_only": {**ceiling, "events_per_s": round(_rate(ceiling), 1)},
+            "pipeline_1_process": {
+                **one,
+                "events_per_s": round(_rate(one), 1),
+                "mb_per_s": round(one["bytes"] / 1e6 / one["seconds"], 2),
+                "flush_seconds_avg": round(one["seconds"] / max(one["commits"], 1), 3),
+            },
+            "pipeline_2_processes": {
+                "workers": two,
+                "wall_seconds": round(two_wall, 3),
+                "events_per_s": round(two_total / two_wall, 1),
+                "peak_rss_mb_max": max(r["peak_rss_mb"] for r in two),
+            },
+            "naive_baseline": {**naive, "events_per_s": round(_rate(naive), 1)},
+        }
+        report["ratios"] = {
+            "pipeline_1_vs_naive": round(_rate(one) / _rate(naive), 1),
+            "pipeline_1_vs_ceiling": round(_rate(one) / _rate(ceiling), 3),
+            "speedup_2_vs_1_process": round((two_total / two_wall) / _rate(one), 2),
+        }
+        if continuous_rate:
+            report["continuous"] = _continuous(bootstrap, work / "service", continuous_rate, continuous_seconds)
+    finally:
+        if broker is not None:
+            broker.stop()
+    text = json.dumps(report, indent=2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    app()

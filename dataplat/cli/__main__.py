@@ -1,0 +1,3 @@
+from dataplat.cli import main
+
+main()

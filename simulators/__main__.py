@@ -1,0 +1,5 @@
+"""``python -m simulators``: the simulator CLI."""
+
+from simulators.cli import main
+
+main()

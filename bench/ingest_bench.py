@@ -16,6 +16,7 @@ Only measured numbers; the machine is noisy, so compare within one run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -80,10 +81,8 @@ def worker(
                 n += 1
                 if value:
                     size += len(value)
-                    try:
+                    with contextlib.suppress(orjson.JSONDecodeError):
                         orjson.loads(value)
-                    except orjson.JSONDecodeError:
-                        pass
         result.update(messages=n, bytes=size, seconds=time.perf_counter() - started)
         consumer.close()
     elif mode == "pipeline":
@@ -94,7 +93,6 @@ def worker(
         stats = ingestor.ingest_range(ranges, run_id=f"bench-{os.getpid()}", mode="bench", record=False)
         seconds = time.perf_counter() - started
         ingestor.close()
-        flushes = [s for s in stats.stage_seconds]  # noqa: F841 - kept for readability of the profile
         result.update(
             messages=stats.consumed,
             valid=stats.valid,
@@ -171,7 +169,19 @@ def _continuous(bootstrap: str, home: Path, rate: int, seconds: int) -> dict:
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **local_env(home=home), "KAFKA_BOOTSTRAP_SERVER": bootstrap, "LOG_LEVEL": "WARNING"}
     service = subprocess.Popen(
-        [sys.executable, "-m", "dataplat.cli", "ingest", "run", "--topics", "topic_app_events", "--profile", "low-latency", "--metrics-port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "dataplat.cli",
+            "ingest",
+            "run",
+            "--topics",
+            "topic_app_events",
+            "--profile",
+            "low-latency",
+            "--metrics-port",
+            "0",
+        ],
         env=env,
         cwd=home,
         stdout=subprocess.DEVNULL,
@@ -236,7 +246,9 @@ def run(
     broker = None if external else start_local_broker(work / "kafka", partitions=partitions)
     bootstrap = external or broker.bootstrap  # type: ignore[union-attr]
     try:
-        ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), {BENCH_TOPIC: partitions, f"{BENCH_TOPIC}_dlq": partitions})
+        ensure_topics(
+            AdminClient({"bootstrap.servers": bootstrap}), {BENCH_TOPIC: partitions, f"{BENCH_TOPIC}_dlq": partitions}
+        )
         settings = KafkaSettings(bootstrap_server=bootstrap)
         started = time.perf_counter()
         produced = 0
@@ -246,15 +258,56 @@ def run(
         parts = list(range(partitions))
         common = ["--bootstrap", bootstrap, "--topic", BENCH_TOPIC, "--batch-size", str(batch_size)]
 
-        ceiling = _collect(_spawn(["--mode", "ceiling", "--partitions", ",".join(map(str, parts)), "--lake-root", str(work / "l0"), *common]))
-        one = _collect(_spawn(["--mode", "pipeline", "--partitions", ",".join(map(str, parts)), "--lake-root", str(work / "l1"), *common]))
+        ceiling = _collect(
+            _spawn(
+                [
+                    "--mode",
+                    "ceiling",
+                    "--partitions",
+                    ",".join(map(str, parts)),
+                    "--lake-root",
+                    str(work / "l0"),
+                    *common,
+                ]
+            )
+        )
+        one = _collect(
+            _spawn(
+                [
+                    "--mode",
+                    "pipeline",
+                    "--partitions",
+                    ",".join(map(str, parts)),
+                    "--lake-root",
+                    str(work / "l1"),
+                    *common,
+                ]
+            )
+        )
         halves = [parts[0::2], parts[1::2]]
         t0 = time.perf_counter()
-        procs = [_spawn(["--mode", "pipeline", "--partitions", ",".join(map(str, h)), "--lake-root", str(work / "l2"), *common]) for h in halves]
+        procs = [
+            _spawn(
+                ["--mode", "pipeline", "--partitions", ",".join(map(str, h)), "--lake-root", str(work / "l2"), *common]
+            )
+            for h in halves
+        ]
         two = [_collect(p) for p in procs]
         two_wall = time.perf_counter() - t0
         naive = _collect(
-            _spawn(["--mode", "naive", "--partitions", "0", "--lake-root", str(work / "l3"), "--naive-events", str(naive_events), *common])
+            _spawn(
+                [
+                    "--mode",
+                    "naive",
+                    "--partitions",
+                    "0",
+                    "--lake-root",
+                    str(work / "l3"),
+                    "--naive-events",
+                    str(naive_events),
+                    *common,
+                ]
+            )
         )
         two_total = sum(r["messages"] for r in two)
         report = {

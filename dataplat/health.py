@@ -31,7 +31,7 @@ class Probe:
 def _guard(component: str, name: str, probe: Callable[[], Iterable[Probe]]) -> list[Probe]:
     try:
         return list(probe())
-    except Exception as exc:  # noqa: BLE001 - a probe that cannot run is a failure, not a crash
+    except Exception as exc:
         return [Probe(component, name, FAIL, f"{type(exc).__name__}: {exc}")]
 
 
@@ -104,7 +104,9 @@ def spark_probes(settings: PlatformSettings) -> list[Probe]:
     names = " ".join(j.name for j in jars)
     missing = [want for want in ("delta-spark_", "delta-storage-", "spark-sql-kafka-") if want not in names]
     if missing:
-        return [Probe("spark", "jars", FAIL, f"missing {', '.join(missing)} in {settings.jars_dir}/spark: run `make setup`")]
+        return [
+            Probe("spark", "jars", FAIL, f"missing {', '.join(missing)} in {settings.jars_dir}/spark: run `make setup`")
+        ]
     return [Probe("spark", "jars", OK, f"{len(jars)} jars in {settings.jars_dir}/spark")]
 
 
@@ -116,7 +118,9 @@ def dagster_probes(now: float | None = None) -> list[Probe]:
         with dg.DagsterInstance.get() as instance:
             heartbeats = instance.get_daemon_heartbeats()
         if not heartbeats:
-            yield Probe("dagster", "daemon", FAIL, "no daemon heartbeat: sensors and schedules are not running (`make ui`)")
+            yield Probe(
+                "dagster", "daemon", FAIL, "no daemon heartbeat: sensors and schedules are not running (`make ui`)"
+            )
             return
         for daemon_type, heartbeat in sorted(heartbeats.items()):
             age = now_s - heartbeat.timestamp

@@ -125,4 +125,3 @@ def run_main_job(
         latest = {RANGE_START: days[RANGE_END], RANGE_END: days[RANGE_END]}
         run("silver -> gold user segments", "gold_segments_job", tags=latest)
     return summary
-

@@ -75,7 +75,7 @@ class Report:
         )
 
     def to_markdown(self) -> str:
-        icon = {PASSED: "✅ passed", FAILED: "❌ failed", NOT_RUN: "➖ not run", RUNNING: "⏳ running"}
+        icon = {PASSED: "✅ passed", FAILED: "❌ failed", NOT_RUN: "⚪ not run", RUNNING: "⏳ running"}
         lines = [
             "# dataplat asset-check report",
             "",
@@ -88,7 +88,12 @@ class Report:
         for entry in self.entries:
             by_asset.setdefault(entry.asset, []).append(entry)
         for asset in sorted(by_asset):
-            lines += [f"## {asset}", "", "| check | severity | result | key figures | ran at |", "|---|---|---|---|---|"]
+            lines += [
+                f"## {asset}",
+                "",
+                "| check | severity | result | key figures | ran at |",
+                "|---|---|---|---|---|",
+            ]
             for e in sorted(by_asset[asset], key=lambda e: e.check):
                 severity = (e.severity or "-") + (" (blocking)" if e.blocking else "")
                 figures = ", ".join(f"{k}={_short(v)}" for k, v in list(e.figures.items())[:_MAX_FIGURES]) or "-"
@@ -119,9 +124,7 @@ def plain_figures(metadata: Mapping[str, Any]) -> dict[str, Any]:
     figures = {}
     for key, value in metadata.items():
         raw = getattr(value, "value", value)
-        if isinstance(raw, int | float | str | bool) or raw is None:
-            figures[key] = raw
-        elif isinstance(raw, dict | list):
+        if isinstance(raw, int | float | str | bool) or raw is None or isinstance(raw, dict | list):
             figures[key] = raw
         else:
             figures[key] = str(raw)

@@ -133,7 +133,9 @@ class TopicIngestor:
         self.quarantine = DeltaAppendTable(
             layout.quarantine(topic), lake.QUARANTINE_SCHEMA, lake.QUARANTINE_PARTITION_COLUMNS, storage_options
         )
-        self.metrics_table = DeltaAppendTable(layout.ingestion_metrics, METRICS_SCHEMA, ["metrics_date"], storage_options)
+        self.metrics_table = DeltaAppendTable(
+            layout.ingestion_metrics, METRICS_SCHEMA, ["metrics_date"], storage_options
+        )
         self.dlq = DeadLetterQueue(self.client_config, topic, dlq_topic, dlq_partitions)
 
     # -- progress --------------------------------------------------------------------
@@ -212,13 +214,17 @@ class TopicIngestor:
         dead_lettered = time.perf_counter()
         stats.add_stage("dead_letter", dead_lettered - converted)
         bronze_txns = {
-            progress_app_id("bronze", self.topic, p): off for p, off in last_offset.items() if off > committed.get(p, -1)
+            progress_app_id("bronze", self.topic, p): off
+            for p, off in last_offset.items()
+            if off > committed.get(p, -1)
         }
         outcome = self.bronze.append(
             bronze_rows,
             bronze_txns,
             metadata={"dataplat.topic": self.topic, "dataplat.rows": str(bronze_rows.num_rows)},
-            remaining=lambda data: _keep_after(data, self.bronze.progress(self._app_ids("bronze", partitions), refresh=False)),
+            remaining=lambda data: _keep_after(
+                data, self.bronze.progress(self._app_ids("bronze", partitions), refresh=False)
+            ),
         )
         commit_us = time.time_ns() // 1000
         stats.add_stage("commit", time.perf_counter() - dead_lettered)
@@ -246,7 +252,9 @@ class TopicIngestor:
         ingested_at: datetime,
         stats: IngestStats,
     ) -> None:
-        fresh = [r for r in rejected if r.offset > max(committed.get(r.partition, -1), quarantined.get(r.partition, -1))]
+        fresh = [
+            r for r in rejected if r.offset > max(committed.get(r.partition, -1), quarantined.get(r.partition, -1))
+        ]
         if len(fresh) < len(rejected):  # quarantined by an earlier attempt that crashed before bronze
             stats.already_committed += len(rejected) - len(fresh)
             stats.invalid -= len(rejected) - len(fresh)
@@ -254,7 +262,9 @@ class TopicIngestor:
             return
         touched = {r.partition for r in fresh}
         dlq_parts = {self.dlq.dlq_partition(p) for p in touched}
-        dlq_progress = self.quarantine.progress({dp: progress_app_id("dlq", self.topic, dp) for dp in dlq_parts}, refresh=False)
+        dlq_progress = self.quarantine.progress(
+            {dp: progress_app_id("dlq", self.topic, dp) for dp in dlq_parts}, refresh=False
+        )
         already = self.dlq.already_sent(dlq_progress, touched)
         to_send = [r for r in fresh if (r.partition, r.offset) not in already]
         ends = self.dlq.send(to_send)
@@ -334,18 +344,20 @@ class TopicIngestor:
             consumer.commit(
                 offsets=[TopicPartition(self.topic, p, off + 1) for p, off in last_offsets.items()], asynchronous=False
             )
-        except Exception as exc:  # noqa: BLE001 - cosmetic; Delta already holds the truth
+        except Exception as exc:
             log.warning("could not mirror offsets to Kafka (lag display only)", topic=self.topic, error=str(exc))
 
     def remaining_lag(self) -> int | None:
         """Messages in Kafka not yet in bronze (from the Delta progress, not Kafka commits)."""
         try:
             return self.positions().lag
-        except Exception as exc:  # noqa: BLE001 - a metric, not a reason to fail the run
+        except Exception as exc:
             log.warning("could not compute lag", topic=self.topic, error=str(exc))
             return None
 
-    def record_metrics(self, stats: IngestStats, run_id: str, mode: str, started_at: datetime, ranges: str | None) -> None:
+    def record_metrics(
+        self, stats: IngestStats, run_id: str, mode: str, started_at: datetime, ranges: str | None
+    ) -> None:
         row = metrics_row(stats, run_id, mode, started_at, datetime.now(UTC), ranges)
         self.metrics_table.append(row, {}, metadata={"dataplat.run_id": run_id})
 
@@ -406,7 +418,9 @@ def topic_positions(
         metadata = consumer.list_topics(topic, timeout=10)
         found = metadata.topics.get(topic)
         if found is None or found.error is not None:
-            raise RuntimeError(f"topic {topic!r} is not available: {found.error.str() if found and found.error else 'missing'}")
+            raise RuntimeError(
+                f"topic {topic!r} is not available: {found.error.str() if found and found.error else 'missing'}"
+            )
         partitions = sorted(found.partitions)
         low, high = {}, {}
         for p in partitions:

@@ -60,9 +60,7 @@ class ContiguityReport:
         return "; ".join(problems) if problems else "offsets contiguous, no overlaps"
 
 
-def offset_contiguity(
-    offsets_by_table: list[pa.Table], committed: Mapping[int, int] | None = None
-) -> ContiguityReport:
+def offset_contiguity(offsets_by_table: list[pa.Table], committed: Mapping[int, int] | None = None) -> ContiguityReport:
     """Are (partition, offset) pairs across bronze and quarantine gap-free and unique?
 
     Offsets start wherever ingestion started (retention may have removed older ones); from
@@ -164,7 +162,9 @@ def schema_diff(actual: pa.Schema, expected: pa.Schema) -> SchemaDiff:
         missing=[n for n in expected_types if n not in actual_types],
         unexpected=[n for n in actual_types if n not in expected_types],
         wrong_type=[
-            f"{n}: {actual_types[n]} != {t}" for n, t in expected_types.items() if n in actual_types and actual_types[n] != t
+            f"{n}: {actual_types[n]} != {t}"
+            for n, t in expected_types.items()
+            if n in actual_types and actual_types[n] != t
         ],
     )
 

@@ -83,7 +83,9 @@ def origin_of(headers: Iterable[tuple[str, bytes | None]] | None) -> tuple[str, 
 class DeadLetterQueue:
     """Sends rejected messages of one source topic to its dead-letter topic."""
 
-    def __init__(self, client_config: Mapping[str, str], origin_topic: str, dlq_topic: str, dlq_partitions: int) -> None:
+    def __init__(
+        self, client_config: Mapping[str, str], origin_topic: str, dlq_topic: str, dlq_partitions: int
+    ) -> None:
         self.client_config = dict(client_config)
         self.origin_topic = origin_topic
         self.dlq_topic = dlq_topic

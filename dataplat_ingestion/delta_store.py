@@ -136,10 +136,14 @@ class DeltaAppendTable:
                 conflicts += 1
                 if conflicts > MAX_CONFLICT_RETRIES:
                     raise
-                log.warning("delta commit conflict; re-reading progress", table=self.uri, attempt=conflicts, error=str(exc))
+                log.warning(
+                    "delta commit conflict; re-reading progress", table=self.uri, attempt=conflicts, error=str(exc)
+                )
                 table.update_incremental()
                 committed = {a: table.transaction_version(a) for a in transactions}
                 transactions = {
-                    a: v for a, v in transactions.items() if committed[a] is None or v > committed[a]  # type: ignore[operator]
+                    a: v
+                    for a, v in transactions.items()
+                    if committed[a] is None or v > committed[a]  # type: ignore[operator]
                 }
                 data = remaining(data) if remaining is not None else data

@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -60,8 +60,12 @@ CONSUMED = prom.Counter("dataplat_ingest_messages_total", "Messages consumed", [
 VALID = prom.Counter("dataplat_ingest_valid_total", "Valid messages written to bronze", ["topic"], registry=REGISTRY)
 INVALID = prom.Counter("dataplat_ingest_invalid_total", "Rejected messages", ["topic", "reason"], registry=REGISTRY)
 BYTES = prom.Counter("dataplat_ingest_bytes_total", "Payload bytes consumed", ["topic"], registry=REGISTRY)
-DEAD_LETTERS = prom.Counter("dataplat_ingest_dead_letters_total", "Messages sent to the DLQ", ["topic"], registry=REGISTRY)
-CONFLICTS = prom.Counter("dataplat_ingest_commit_conflicts_total", "Delta commit conflicts", ["topic"], registry=REGISTRY)
+DEAD_LETTERS = prom.Counter(
+    "dataplat_ingest_dead_letters_total", "Messages sent to the DLQ", ["topic"], registry=REGISTRY
+)
+CONFLICTS = prom.Counter(
+    "dataplat_ingest_commit_conflicts_total", "Delta commit conflicts", ["topic"], registry=REGISTRY
+)
 FLUSH_SECONDS = prom.Histogram(
     "dataplat_ingest_flush_seconds",
     "Time to validate and commit one flush",
@@ -92,7 +96,7 @@ class ServiceConfig:
     # without waiting for the old member's session to time out.
     instance_id: str | None = None
     session_timeout_ms: int = 10_000
-    options: IngestOptions = IngestOptions()
+    options: IngestOptions = field(default_factory=IngestOptions)
     storage_options: dict[str, str] | None = None
     metrics_port: int | None = 9108  # None: no HTTP endpoint
     metrics_interval_s: float = 60.0  # one ingestion_metrics row per topic per interval
@@ -155,7 +159,12 @@ class IngestService:
             self._start_http(self.config.metrics_port)
         deadline = time.monotonic() + duration_s if duration_s else None
         self.consumer.subscribe(self.config.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
-        log.info("ingest service started", topics=self.config.topics, profile=self.config.profile.name, group=self.config.group_id)
+        log.info(
+            "ingest service started",
+            topics=self.config.topics,
+            profile=self.config.profile.name,
+            group=self.config.group_id,
+        )
         last_housekeeping = 0.0
         try:
             while not self.stopping.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -263,10 +272,20 @@ class IngestService:
         """One ingestion_metrics row per topic per interval keeps the metrics table small."""
         window = self.window[topic]
         age = (datetime.now(UTC) - self.window_started[topic]).total_seconds()
-        if not self.config.record_metrics or window.consumed == 0 or (not force and age < self.config.metrics_interval_s):
+        if (
+            not self.config.record_metrics
+            or window.consumed == 0
+            or (not force and age < self.config.metrics_interval_s)
+        ):
             return
         window.remaining_lag = self.lag.get(topic)
-        self.ingestors[topic].record_metrics(window, run_id=f"service:{self.config.group_id}", mode="service", started_at=self.window_started[topic], ranges=None)
+        self.ingestors[topic].record_metrics(
+            window,
+            run_id=f"service:{self.config.group_id}",
+            mode="service",
+            started_at=self.window_started[topic],
+            ranges=None,
+        )
         self.window[topic] = IngestStats(topic=topic)
         self.window_started[topic] = datetime.now(UTC)
 
@@ -298,7 +317,11 @@ class IngestService:
             broker = False
         now = time.time()
         ages = {t: round(now - at, 1) for t, at in self.last_commit_at.items()}
-        stale = [t for t in self.config.topics if self.lag.get(t, 0) > 0 and ages.get(t, float("inf")) > self.config.health_max_commit_age_s]
+        stale = [
+            t
+            for t in self.config.topics
+            if self.lag.get(t, 0) > 0 and ages.get(t, float("inf")) > self.config.health_max_commit_age_s
+        ]
         healthy = broker and not stale and not self.stopping.is_set()
         return healthy, {
             "status": "ok" if healthy else "unhealthy",
@@ -325,7 +348,7 @@ class IngestService:
             def log_message(self, *args: object) -> None:  # access logs would drown the service log
                 return
 
-        self._http = make_server("0.0.0.0", port, self._wsgi, handler_class=QuietHandler)  # noqa: S104 - scraped by Prometheus
+        self._http = make_server("0.0.0.0", port, self._wsgi, handler_class=QuietHandler)
         threading.Thread(target=self._http.serve_forever, name="metrics-http", daemon=True).start()
         log.info("serving /metrics and /health", port=self._http.server_port)
 

@@ -51,7 +51,9 @@ def is_transient(exc: BaseException) -> bool:
 
 def _log_retry(state: RetryCallState) -> None:
     logging.getLogger(__name__).warning(
-        "transient Kafka error, retrying (attempt %s): %s", state.attempt_number, state.outcome.exception() if state.outcome else ""
+        "transient Kafka error, retrying (attempt %s): %s",
+        state.attempt_number,
+        state.outcome.exception() if state.outcome else "",
     )
 
 
@@ -147,7 +149,11 @@ def ensure_topics(
     for topic, partitions in wanted.items():
         existing = metadata.topics.get(topic)
         if existing is None or existing.error is not None:
-            to_create.append(NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor, config=dict(config or {})))
+            to_create.append(
+                NewTopic(
+                    topic, num_partitions=partitions, replication_factor=replication_factor, config=dict(config or {})
+                )
+            )
         elif len(existing.partitions) < partitions:
             to_grow.append(NewPartitions(topic, partitions))
         else:
@@ -175,7 +181,9 @@ def topic_partitions(admin: AdminClient, topic: str, timeout_s: float = DEFAULT_
     found = metadata.topics.get(topic)
     if found is None or found.error is not None:
         reason = found.error.str() if found is not None and found.error else "not found"
-        raise KafkaUnavailableError(f"topic {topic!r} is not available ({reason}); run `dataplat kafka start` to create it")
+        raise KafkaUnavailableError(
+            f"topic {topic!r} is not available ({reason}); run `dataplat kafka start` to create it"
+        )
     return sorted(found.partitions)
 
 
@@ -183,7 +191,9 @@ def watermarks(
     consumer: Consumer, topic: str, partitions: Iterable[int], timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> dict[int, tuple[int, int]]:
     """(low, high) offsets per partition. ``high`` is the next offset to be written."""
-    return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s, cached=False) for p in partitions}
+    return {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s, cached=False) for p in partitions
+    }
 
 
 def metadata_consumer(settings: KafkaSettings, purpose: str) -> Consumer:

@@ -258,7 +258,7 @@ class LocalKafkaBroker:
                     metadata = admin.list_topics(timeout=2.0)
                     if metadata.brokers:
                         return
-                except Exception:  # noqa: BLE001 - still starting; retried until the deadline
+                except Exception:
                     pass
             time.sleep(0.25)
         raise BrokerError(f"the Kafka broker did not become ready within {timeout_s:.0f}s:\n{self.log_tail()}")

@@ -63,9 +63,7 @@ class _MaskingFilter(logging.Filter):
 def configure_logging(level: str = "INFO", fmt: str = "console", stream: Any = None) -> None:
     """Configure structlog and the standard library once per process."""
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

@@ -131,8 +131,8 @@ class SparkResource(LazyPySparkResource):
             empty_remote = os.environ.get("SPARK_REMOTE") == ""
             if empty_remote:
                 del os.environ["SPARK_REMOTE"]
-            from dataplat_resources.spark import build_spark_session
             from dataplat_resources.settings import load_settings
+            from dataplat_resources.spark import build_spark_session
 
             settings: PlatformSettings = load_settings().model_copy(
                 update={"spark_master": self.master or "local[*]", "spark_remote": self.remote or None}

@@ -89,7 +89,8 @@ class KafkaSettings(BaseSettings):
             parsed = json.loads(raw) if raw.startswith("{") else int(raw)
         except ValueError as exc:
             raise ValueError(
-                f'KAFKA_TOPIC_PARTITIONS must be a number or a JSON object like {{"topic_app_events": 8}}, got {value!r}'
+                "KAFKA_TOPIC_PARTITIONS must be a number or a JSON object like "
+                f'{{"topic_app_events": 8}}, got {value!r}'
             ) from exc
         values = parsed.values() if isinstance(parsed, dict) else [parsed]
         if any(int(v) < 1 for v in values):
@@ -188,20 +189,37 @@ def env_var_specs(home: Path | None = None) -> list[EnvVarSpec]:
     the README's configuration table and the docker-compose consistency test."""
     home = home or PROJECT_ROOT / ".dataplat"
     return [
-        EnvVarSpec("KAFKA_BOOTSTRAP_SERVER", f"{LOCAL_KAFKA_HOST}:{LOCAL_KAFKA_PORT}", "Kafka cluster. Another cluster than 127.0.0.1:KAFKA_LOCAL_PORT means: use it, start nothing."),
+        EnvVarSpec(
+            "KAFKA_BOOTSTRAP_SERVER",
+            f"{LOCAL_KAFKA_HOST}:{LOCAL_KAFKA_PORT}",
+            "Kafka cluster. Another cluster than 127.0.0.1:KAFKA_LOCAL_PORT means: use it, start nothing.",
+        ),
         EnvVarSpec("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."),
         EnvVarSpec("KAFKA_SASL_MECHANISM", "", "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 ..."),
         EnvVarSpec("KAFKA_SASL_USERNAME", "", "SASL user."),
         EnvVarSpec("KAFKA_SASL_PASSWORD", "", "SASL password (masked in logs and the UI).", secret=True),
         EnvVarSpec("KAFKA_SSL_CA_LOCATION", "", "CA bundle for SSL."),
-        EnvVarSpec("KAFKA_TOPIC_PARTITIONS", str(DEFAULT_PARTITIONS), 'Partitions per topic: a number, or JSON like {"topic_app_events": 8}.'),
+        EnvVarSpec(
+            "KAFKA_TOPIC_PARTITIONS",
+            str(DEFAULT_PARTITIONS),
+            'Partitions per topic: a number, or JSON like {"topic_app_events": 8}.',
+        ),
         EnvVarSpec("KAFKA_REPLICATION_FACTOR", "1", "Replication factor of the topics dataplat creates."),
         EnvVarSpec("KAFKA_LOCAL_PORT", str(LOCAL_KAFKA_PORT), "Port of the project's own broker."),
-        EnvVarSpec("KAFKA_LOCAL_CONTROLLER_PORT", str(LOCAL_CONTROLLER_PORT), "KRaft controller port of the project's own broker."),
+        EnvVarSpec(
+            "KAFKA_LOCAL_CONTROLLER_PORT",
+            str(LOCAL_CONTROLLER_PORT),
+            "KRaft controller port of the project's own broker.",
+        ),
         EnvVarSpec("KAFKA_LOCAL_HEAP", "512m", "JVM heap of the project's own broker."),
         EnvVarSpec("DATAPLAT_HOME", str(home), "State folder: Kafka data, the lake, Dagster's storage."),
         EnvVarSpec("DATAPLAT_LAKE_URI", str(home / "lake"), "Root of the Delta lake: a folder, or s3://bucket/prefix."),
-        EnvVarSpec("DATAPLAT_LAKE_STORAGE_OPTIONS", "{}", "JSON of delta-rs storage options (object-store credentials).", secret=True),
+        EnvVarSpec(
+            "DATAPLAT_LAKE_STORAGE_OPTIONS",
+            "{}",
+            "JSON of delta-rs storage options (object-store credentials).",
+            secret=True,
+        ),
         EnvVarSpec("DATAPLAT_JARS_DIR", str(PROJECT_ROOT / ".jars"), "Where Maven put the Kafka and Spark jars."),
         EnvVarSpec("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR."),
         EnvVarSpec("LOG_FORMAT", "console", "console or json (one JSON object per line)."),
@@ -212,13 +230,21 @@ def env_var_specs(home: Path | None = None) -> list[EnvVarSpec]:
         EnvVarSpec("INGEST_MAX_MESSAGES_PER_RUN", "500000", "Upper bound of one sensor-requested bronze run."),
         EnvVarSpec("INGEST_SENSOR_INTERVAL_SECONDS", "15", "How often each topic sensor looks at Kafka."),
         EnvVarSpec("INGEST_METRICS_PORT", "9108", "Port of the continuous ingest service's /metrics and /health."),
-        EnvVarSpec("INGEST_INSTANCE_ID", "", "Static consumer-group member id of an ingest service process (e.g. its pod name)."),
-        EnvVarSpec("SCHEMA_REGISTRY_URL", "", "Confluent-compatible schema registry to publish the JSON Schemas to (compose)."),
+        EnvVarSpec(
+            "INGEST_INSTANCE_ID",
+            "",
+            "Static consumer-group member id of an ingest service process (e.g. its pod name).",
+        ),
+        EnvVarSpec(
+            "SCHEMA_REGISTRY_URL", "", "Confluent-compatible schema registry to publish the JSON Schemas to (compose)."
+        ),
         EnvVarSpec("SPARK_MASTER", "local[*]", "Spark master: local[*], spark://host:7077, yarn, k8s://..."),
         EnvVarSpec("SPARK_REMOTE", "", "Spark Connect URL (sc://host:15002); replaces SPARK_MASTER when set."),
         EnvVarSpec("SPARK_UI_ENABLED", "false", "Start the Spark UI."),
         EnvVarSpec("SPARK_UI_PORT", "4040", "Port of the Spark UI when it is enabled."),
-        EnvVarSpec("SPARK_SHUFFLE_PARTITIONS", "4", "spark.sql.shuffle.partitions (small for one laptop; raise on a cluster)."),
+        EnvVarSpec(
+            "SPARK_SHUFFLE_PARTITIONS", "4", "spark.sql.shuffle.partitions (small for one laptop; raise on a cluster)."
+        ),
         EnvVarSpec("SPARK_DRIVER_MEMORY", "2g", "spark.driver.memory (in local mode the whole JVM heap)."),
         EnvVarSpec("SPARK_DELTA_SNAPSHOT_PARTITIONS", "2", "spark.databricks.delta.snapshotPartitions."),
         EnvVarSpec("SPARK_LOG_LEVEL", "WARN", "Log level of the Spark JVM."),

@@ -6,7 +6,6 @@ already requested (its cursor) and what bronze has committed (the Delta log), an
 an observation of the topic (end offsets, lag) so lag is visible on the topic's asset page.
 """
 
-
 import time
 
 import dagster as dg
@@ -17,8 +16,8 @@ from dataplat_ingestion.batch import topic_positions
 from dataplat_ingestion.delta_store import DeltaAppendTable
 from dataplat_ingestion.offsets import OffsetRanges, SensorCursor, plan_tick
 from dataplat_resources import topics
-from dataplat_resources.lake import BRONZE_PARTITION_COLUMNS
 from dataplat_resources.contracts import contract_for
+from dataplat_resources.lake import BRONZE_PARTITION_COLUMNS
 from dataplat_resources.resources import DeltaLakeResource, IngestionResource, KafkaResource
 
 # The daemon evaluates at most this often; the effective interval is INGEST_SENSOR_INTERVAL_SECONDS,
@@ -57,10 +56,10 @@ def build_topic_sensor(topic: str) -> dg.SensorDefinition:
         cursor = SensorCursor.from_json(context.cursor)
         now = time.time()
         if cursor is not None and now - cursor.checked_at < ingestion.sensor_interval_seconds:
-            return dg.SkipReason(f"checked {now - cursor.checked_at:.0f}s ago; interval is {ingestion.sensor_interval_seconds}s")
-        bronze = DeltaAppendTable(
-            lake.layout().bronze(topic), schema, BRONZE_PARTITION_COLUMNS, lake.storage_options()
-        )
+            return dg.SkipReason(
+                f"checked {now - cursor.checked_at:.0f}s ago; interval is {ingestion.sensor_interval_seconds}s"
+            )
+        bronze = DeltaAppendTable(lake.layout().bronze(topic), schema, BRONZE_PARTITION_COLUMNS, lake.storage_options())
         positions = topic_positions(topic, kafka.client_config(), bronze)
         in_flight = context.instance.get_runs(
             filters=dg.RunsFilter(tags={TOPIC_TAG: topic}, statuses=list(_IN_PROGRESS)), limit=1

@@ -102,3 +102,46 @@ def platform_env(kafka: KafkaCluster, tmp_path: Path, monkeypatch: pytest.Monkey
         monkeypatch.setenv(name, value)
     ensure_platform_topics(KafkaSettings(bootstrap_server=kafka.bootstrap))
     return env
+
+
+@dataclass
+class MaterializedPlatform:
+    """A lake and a Dagster instance filled by one run of the CI recipe (scripts/ci_materialize.sh)."""
+
+    env: dict[str, str]
+    root: Path
+    recipe_output: str
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(self.env["DAGSTER_HOME"])
+
+    @property
+    def report_dir(self) -> Path:
+        return Path(self.env["REPORT_DIR"])
+
+
+@pytest.fixture(scope="session")
+def materialized_platform(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> MaterializedPlatform:
+    """Runs the CI recipe once per session: Kafka, a burst, `dagster asset materialize` tier by tier,
+    the check report. The end-to-end and browser tests share what it leaves behind."""
+    import subprocess
+
+    from dataplat_resources.settings import local_env
+
+    root = tmp_path_factory.mktemp("platform")
+    env = {**os.environ, **local_env(home=root / "home")}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVER": kafka.bootstrap,
+            "DAGSTER_HOME": str(root / "dagster"),
+            "REPORT_DIR": str(root / "report"),
+            "SPARK_MASTER": "local[2]",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    recipe = PROJECT_ROOT / "scripts" / "ci_materialize.sh"
+    result = subprocess.run([str(recipe), "400"], cwd=root, env=env, capture_output=True, text=True, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    return MaterializedPlatform(env, root, output)

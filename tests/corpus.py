@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -64,7 +64,7 @@ def produce_corpus(
     failures: list[str] = []
 
     def deliver(item: Produced) -> Callable:
-        def callback(err, msg) -> None:  # noqa: ANN001
+        def callback(err, msg) -> None:
             if err:
                 failures.append(str(err))
             else:

@@ -29,7 +29,14 @@ def rows(values: list[bytes], partition: int = 0, keys: list[bytes | None] | Non
 def test_every_contract_gives_a_bronze_schema_with_kafka_metadata() -> None:
     for contract in CONTRACTS.values():
         schema = bronze_schema(contract)
-        for column in (lake.EVENT_ID, lake.EVENT_TIME, lake.EVENT_DATE, lake.KAFKA_PARTITION, lake.KAFKA_OFFSET, lake.INGESTED_AT):
+        for column in (
+            lake.EVENT_ID,
+            lake.EVENT_TIME,
+            lake.EVENT_DATE,
+            lake.KAFKA_PARTITION,
+            lake.KAFKA_OFFSET,
+            lake.INGESTED_AT,
+        ):
             assert column in schema.names, (contract.topic, column)
 
 
@@ -60,7 +67,7 @@ def test_cdc_rows_get_event_id_and_time_from_the_envelope() -> None:
 def test_rows_that_do_not_fit_are_isolated_and_the_rest_kept() -> None:
     contract = contract_for(topics.APP_EVENTS)
     good = [f.to_json(f.app_event(i)) for i in range(9)]
-    values = good[:4] + [b'{"event_type": 5}'] + good[4:]
+    values = [*good[:4], b'{"event_type": 5}', *good[4:]]
     table, bad = to_bronze_table(contract, "t", rows(values), NOW)
     assert [i for i, _ in bad] == [4]
     assert table.num_rows == 9

@@ -47,7 +47,13 @@ def test_manual_bronze_run_ingests_everything_and_all_checks_pass(platform_env: 
     for name in ("event_latency_p99_ms", "kafka_latency_p50_ms", "messages_per_s", "error_rate"):
         assert name in metadata
     checks = check_results(result)
-    assert set(checks) == {BALANCED_CHECK, "offsets_contiguous", "no_duplicate_event_id", "schema_matches_contract", "error_rate"}
+    assert set(checks) == {
+        BALANCED_CHECK,
+        "offsets_contiguous",
+        "no_duplicate_event_id",
+        "schema_matches_contract",
+        "error_rate",
+    }
     assert all(c.passed for c in checks.values()), {n: c.description for n, c in checks.items() if not c.passed}
     bronze = DeltaTable(LakeLayout(platform_env["DATAPLAT_LAKE_URI"]).bronze(APP))
     assert bronze.to_pyarrow_table().num_rows == metadata["valid"].value
@@ -63,7 +69,9 @@ def test_sensor_requests_exact_ranges_once_then_skips(platform_env: dict, kafka:
         observation = first.asset_events[0]
         assert observation.asset_key == topic_key(APP) and "bronze_lag" in observation.metadata
         requested = sum(
-            r["end"] - r["start"] for rr in first.run_requests for r in rr.run_config["ops"]["ingest_app_events"]["config"]["ranges"]
+            r["end"] - r["start"]
+            for rr in first.run_requests
+            for r in rr.run_config["ops"]["ingest_app_events"]["config"]["ranges"]
         )
         cursor = SensorCursor.from_json(first.cursor)
         end_offsets = {int(p): h for p, h in observation.metadata["end_offsets"].value.items()}
@@ -83,12 +91,16 @@ def test_sensor_requests_exact_ranges_once_then_skips(platform_env: dict, kafka:
         )
         assert total == requested
 
-        second = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=RESOURCES, cursor=first.cursor, definitions=defs))
+        second = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, resources=RESOURCES, cursor=first.cursor, definitions=defs)
+        )
         assert not second.run_requests
         assert "no new messages" in (second.skip_message or "")
 
 
-def test_large_backlog_is_split_into_bounded_runs(platform_env: dict, kafka: KafkaCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_backlog_is_split_into_bounded_runs(
+    platform_env: dict, kafka: KafkaCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("INGEST_MAX_MESSAGES_PER_RUN", "150")
     produce_corpus(kafka.bootstrap, APP, valid=900, partitions=4, bad_every=1_000)
     sensor = defs.get_sensor_def(sensor_name(APP))
@@ -101,10 +113,12 @@ def test_large_backlog_is_split_into_bounded_runs(platform_env: dict, kafka: Kaf
     assert len(sizes) > 1 and max(sizes) <= 150
 
 
-def test_duplicate_event_ids_fail_the_blocking_check_and_stop_downstream(platform_env: dict, kafka: KafkaCluster) -> None:
-    from confluent_kafka import Producer
-
+def test_duplicate_event_ids_fail_the_blocking_check_and_stop_downstream(
+    platform_env: dict, kafka: KafkaCluster
+) -> None:
     import uuid
+
+    from confluent_kafka import Producer
 
     event = f.to_json(f.app_event(42, event_id=str(uuid.uuid4())))
     producer = Producer({"bootstrap.servers": kafka.bootstrap})
@@ -118,7 +132,10 @@ def test_duplicate_event_ids_fail_the_blocking_check_and_stop_downstream(platfor
 
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [*bronze_job_assets(APP), downstream_of_bronze], resources=RESOURCES, instance=instance, raise_on_error=False
+            [*bronze_job_assets(APP), downstream_of_bronze],
+            resources=RESOURCES,
+            instance=instance,
+            raise_on_error=False,
         )
         checks = check_results(result)
         assert not checks["no_duplicate_event_id"].passed

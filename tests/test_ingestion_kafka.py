@@ -25,7 +25,7 @@ PARTITIONS = 3
 
 
 @pytest.fixture
-def topic(kafka: KafkaCluster, unique_topic) -> str:  # noqa: ANN001
+def topic(kafka: KafkaCluster, unique_topic) -> str:
     name = unique_topic("app", PARTITIONS)
     ensure_topics(kafka.admin(), {topics.dlq_topic(name): PARTITIONS})
     return name
@@ -33,11 +33,15 @@ def topic(kafka: KafkaCluster, unique_topic) -> str:  # noqa: ANN001
 
 def make_ingestor(kafka: KafkaCluster, topic: str, lake_dir: Path, batch_size: int = 1_000) -> TopicIngestor:
     return open_ingestor(
-        topic, kafka.settings.client_config(), lake.LakeLayout(str(lake_dir)), IngestOptions(batch_size=batch_size), contract=APP
+        topic,
+        kafka.settings.client_config(),
+        lake.LakeLayout(str(lake_dir)),
+        IngestOptions(batch_size=batch_size),
+        contract=APP,
     )
 
 
-def full_range(topic: str, produced) -> OffsetRanges:  # noqa: ANN001
+def full_range(topic: str, produced) -> OffsetRanges:
     ends: dict[int, int] = {}
     for item in produced:
         ends[item.partition] = max(ends.get(item.partition, 0), item.offset + 1)
@@ -51,7 +55,9 @@ def bronze_offsets(lake_dir: Path, topic: str) -> Counter:
     return Counter(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
 
 
-def test_valid_land_once_and_every_bad_kind_is_dead_lettered_and_quarantined(kafka: KafkaCluster, topic: str, tmp_path: Path) -> None:
+def test_valid_land_once_and_every_bad_kind_is_dead_lettered_and_quarantined(
+    kafka: KafkaCluster, topic: str, tmp_path: Path
+) -> None:
     produced = produce_corpus(kafka.bootstrap, topic, valid=3_000, partitions=PARTITIONS, bad_every=40)
     valid = {(p.partition, p.offset) for p in produced if p.invalid_kind is None}
     invalid = {(p.partition, p.offset): p for p in produced if p.invalid_kind is not None}
@@ -111,10 +117,12 @@ def test_replayed_and_overlapping_ranges_write_nothing_twice(kafka: KafkaCluster
     landed = bronze_offsets(tmp_path, topic)
     assert max(landed.values()) == 1
     assert sum(landed.values()) == sum(1 for p in produced if p.invalid_kind is None)
-    assert len(read_all(kafka.bootstrap, topics.dlq_topic(topic), PARTITIONS)) == sum(1 for p in produced if p.invalid_kind)
+    assert len(read_all(kafka.bootstrap, topics.dlq_topic(topic), PARTITIONS)) == sum(
+        1 for p in produced if p.invalid_kind
+    )
 
 
-class CrashAfterDeadLetters(RuntimeError):
+class CrashAfterDeadLettersError(RuntimeError):
     pass
 
 
@@ -124,11 +132,11 @@ def test_crash_between_dead_letters_and_commit_resends_nothing(kafka: KafkaClust
     ranges = full_range(topic, produced)
     crashing = make_ingestor(kafka, topic, tmp_path, batch_size=5_000)
 
-    def crash(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        raise CrashAfterDeadLetters("simulated crash after the dead letters were sent")
+    def crash(*args, **kwargs) -> None:
+        raise CrashAfterDeadLettersError("simulated crash after the dead letters were sent")
 
     crashing.quarantine.append = crash  # type: ignore[method-assign]
-    with pytest.raises(CrashAfterDeadLetters):
+    with pytest.raises(CrashAfterDeadLettersError):
         crashing.ingest_range(ranges, run_id="crash", mode="test")
     crashing.close()
     invalid = sum(1 for p in produced if p.invalid_kind)
@@ -156,7 +164,9 @@ def _ingest_in_process(bootstrap: str, topic: str, lake_dir: str, ranges: list[d
     return stats.valid, stats.commit_conflicts
 
 
-def test_two_processes_racing_on_the_same_range_never_double_write(kafka: KafkaCluster, topic: str, tmp_path: Path) -> None:
+def test_two_processes_racing_on_the_same_range_never_double_write(
+    kafka: KafkaCluster, topic: str, tmp_path: Path
+) -> None:
     produced = produce_corpus(kafka.bootstrap, topic, valid=4_000, partitions=PARTITIONS, bad_every=1_000)
     ranges = full_range(topic, produced).to_config()
     ctx = multiprocessing.get_context("spawn")

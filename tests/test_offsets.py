@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -52,7 +54,7 @@ def test_backlog_is_split_into_bounded_runs() -> None:
     for p, end in ((0, 1000), (1, 100)):
         spans = sorted(covered[p])
         assert spans[0][0] == 0 and spans[-1][1] == end
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
 
 
 @given(
@@ -68,16 +70,24 @@ def test_plan_runs_covers_everything_exactly_once(start: dict[int, int], extra: 
         assert 0 < run.total <= bound
         for r in run.ranges:
             seen[r.partition].append((r.start, r.end))
-    for p in start:
-        spans = sorted(seen[p])
+    for p, spans_seen in seen.items():
+        spans = sorted(spans_seen)
         total = sum(e - s for s, e in spans)
         assert total == end[p] - start[p]
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     assert plan_runs("t", start, end, bound) == runs  # deterministic
 
 
 def test_first_tick_starts_from_delta_progress_then_skips_when_nothing_new() -> None:
-    plan = plan_tick("t", None, low={0: 0, 1: 0}, high={0: 100, 1: 40}, committed={0: 49}, max_messages_per_run=1000, runs_in_flight=False)
+    plan = plan_tick(
+        "t",
+        None,
+        low={0: 0, 1: 0},
+        high={0: 100, 1: 40},
+        committed={0: 49},
+        max_messages_per_run=1000,
+        runs_in_flight=False,
+    )
     assert [str(r) for r in plan.runs] == ["t[0:50-100, 1:0-40]"]
     assert plan.cursor.requested == {0: 100, 1: 40}
     assert plan.skip_reason is None

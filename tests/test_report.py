@@ -34,11 +34,16 @@ def test_summary_counts_and_ok_when_only_warnings_fail() -> None:
 
 
 def test_an_error_failure_fails_the_report_and_is_rendered() -> None:
-    report = build_report([entry("dupes", FAILED, description="3 duplicate | ids", figures={"duplicates": 3}), entry("ok", PASSED)], NOW)
+    report = build_report(
+        [entry("dupes", FAILED, description="3 duplicate | ids", figures={"duplicates": 3}), entry("ok", PASSED)], NOW
+    )
     assert not report.ok
     markdown = report.to_markdown()
     assert markdown.splitlines()[2] == "**FAILED: 2 checks, 1 passed, 1 failed (1 ERROR, 0 WARN), 0 not run**"
-    assert "## bronze_x" in markdown and "| dupes | ERROR (blocking) | ❌ failed: 3 duplicate \\| ids | duplicates=3 |" in markdown
+    assert (
+        "## bronze_x" in markdown
+        and "| dupes | ERROR (blocking) | ❌ failed: 3 duplicate \\| ids | duplicates=3 |" in markdown
+    )
     data = json.loads(report.to_json())
     assert data["ok"] is False and data["counts"]["failed_error"] == 1
     assert data["checks"][0]["check"] == "dupes" and data["checks"][0]["figures"] == {"duplicates": 3}
@@ -89,12 +94,18 @@ def test_report_command_exits_nonzero_on_error_failure(tmp_path: Path, monkeypat
 
         @dg.asset_check(asset=key.asset_key, name=key.name, blocking=True)
         def no_duplicate_event_id() -> dg.AssetCheckResult:
-            return dg.AssetCheckResult(passed=False, description="2 duplicate event_id values", metadata={"duplicates": 2})
+            return dg.AssetCheckResult(
+                passed=False, description="2 duplicate event_id values", metadata={"duplicates": 2}
+            )
 
         dg.materialize([bronze_app_events, no_duplicate_event_id], instance=instance, raise_on_error=False)
     out = tmp_path / "reports"
     result = subprocess.run(
-        [sys.executable, "-m", "dataplat.cli", "report", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, check=False
+        [sys.executable, "-m", "dataplat.cli", "report", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith("FAILED:")

@@ -12,10 +12,16 @@ from tests.conftest import KafkaCluster
 pytestmark = pytest.mark.kafka
 
 
-def test_each_simulator_asset_produces_a_burst_with_offsets_and_invalid_fraction(platform_env: dict, kafka: KafkaCluster) -> None:
+def test_each_simulator_asset_produces_a_burst_with_offsets_and_invalid_fraction(
+    platform_env: dict, kafka: KafkaCluster
+) -> None:
     from confluent_kafka import Consumer, TopicPartition
 
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and any(k in a.keys for k in map(simulator_key, SIMULATOR_TOPICS))]
+    assets = [
+        a
+        for a in defs.assets
+        if isinstance(a, dg.AssetsDefinition) and any(k in a.keys for k in map(simulator_key, SIMULATOR_TOPICS))
+    ]
     run_config = {"ops": {simulator_key(s).path[-1]: {"config": {"events": 400, "seed": 11}} for s in SIMULATOR_TOPICS}}
     with dg.instance_for_test() as instance:
         result = dg.materialize(assets, resources=RESOURCES, instance=instance, run_config=run_config)
@@ -37,11 +43,18 @@ def test_each_simulator_asset_produces_a_burst_with_offsets_and_invalid_fraction
         consumer.close()
 
 
-def test_a_burst_into_a_missing_topic_fails_with_a_clear_error(platform_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_burst_into_a_missing_topic_fails_with_a_clear_error(
+    platform_env: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Pointing the resource at a cluster without the topics is an error that names the topic."""
+    from dataplat_resources.settings import KafkaSettings
     from simulators.producer import MissingTopicError, run_burst
 
-    from dataplat_resources.settings import KafkaSettings
-
     with pytest.raises(MissingTopicError, match="topic_does_not_exist"):
-        run_burst("web", 10, seed=1, settings=KafkaSettings(bootstrap_server=platform_env["KAFKA_BOOTSTRAP_SERVER"]), topic="topic_does_not_exist")
+        run_burst(
+            "web",
+            10,
+            seed=1,
+            settings=KafkaSettings(bootstrap_server=platform_env["KAFKA_BOOTSTRAP_SERVER"]),
+            topic="topic_does_not_exist",
+        )

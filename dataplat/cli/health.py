@@ -6,7 +6,9 @@ import typer
 
 
 def health(
-    skip_daemon: bool = typer.Option(False, help="Do not require a running Dagster daemon (e.g. right after `make up`)."),
+    skip_daemon: bool = typer.Option(
+        False, help="Do not require a running Dagster daemon (e.g. right after `make up`)."
+    ),
 ) -> None:
     """Print a table of every component's health; exit 1 when any of them failed."""
     from rich.console import Console

@@ -31,7 +31,9 @@ def run(
     chosen = list(topic_names.SOURCE_TOPICS) if topics == "all" else [t.strip() for t in topics.split(",") if t.strip()]
     unknown = [t for t in chosen if t not in topic_names.SOURCE_TOPICS]
     if unknown:
-        typer.secho(f"error: unknown topics {unknown}; known: {', '.join(topic_names.SOURCE_TOPICS)}", fg="red", err=True)
+        typer.secho(
+            f"error: unknown topics {unknown}; known: {', '.join(topic_names.SOURCE_TOPICS)}", fg="red", err=True
+        )
         raise typer.Exit(2)
     settings = load_settings()
     ingestion = settings.ingestion

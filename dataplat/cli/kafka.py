@@ -6,10 +6,12 @@ import sys
 
 import typer
 
-app = typer.Typer(help="Run the local single-node Kafka broker (KRaft) and create the platform's topics.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run the local single-node Kafka broker (KRaft) and create the platform's topics.", no_args_is_help=True
+)
 
 
-def _broker():  # noqa: ANN202 - lazy imports keep the CLI fast
+def _broker():
     from dataplat_resources.local_kafka import LocalKafkaBroker
     from dataplat_resources.settings import load_settings
 

@@ -46,7 +46,9 @@ def up(
         table.add_column(column, justify="right" if column != "topic" else "left")
     for topic, produced in summary.produced.items():
         b = summary.bronze.get(topic, {})
-        table.add_row(topic, f"{produced:,}", f"{b.get('consumed', 0):,}", f"{b.get('valid', 0):,}", f"{b.get('invalid', 0):,}")
+        table.add_row(
+            topic, f"{produced:,}", f"{b.get('consumed', 0):,}", f"{b.get('valid', 0):,}", f"{b.get('invalid', 0):,}"
+        )
     console.print(table)
     console.print(f"Asset checks: {report.summary()}")
     console.print(f"Lake: {settings.lake}")

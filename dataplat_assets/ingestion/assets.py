@@ -5,7 +5,6 @@ to :class:`dataplat_ingestion.batch.TopicIngestor`, which writes Delta itself (e
 app transactions) and returns the figures reported here as metadata and check results.
 """
 
-
 from datetime import timedelta
 
 import dagster as dg
@@ -130,7 +129,7 @@ def build_bronze_asset(topic: str) -> dg.AssetsDefinition:
         kafka: KafkaResource,
         lake: DeltaLakeResource,
         ingestion: IngestionResource,
-    ):  # noqa: ANN202 - yields MaterializeResults
+    ):
         settings = ingestion.settings()
         ingestor = open_ingestor(
             topic,
@@ -153,15 +152,22 @@ def build_bronze_asset(topic: str) -> dg.AssetsDefinition:
                 if config.max_messages:
                     ranges = _limit(ranges, config.max_messages)
                 mode = "manual"
-            context.log.info(f"ingesting {sum(r.total for r in ranges)} offsets of {topic}: {'; '.join(map(str, ranges)) or 'none'}")
-            stats = ingestor.ingest_range(ranges, run_id=context.run.run_id, mode=mode, record=settings.enable_monitoring)
+            context.log.info(
+                f"ingesting {sum(r.total for r in ranges)} offsets of {topic}: {'; '.join(map(str, ranges)) or 'none'}"
+            )
+            stats = ingestor.ingest_range(
+                ranges, run_id=context.run.run_id, mode=mode, record=settings.enable_monitoring
+            )
         finally:
             ingestor.close()
         expected = sum(r.total for r in ranges)
         balanced = stats.balanced
         yield dg.MaterializeResult(
             asset_key=bronze_key(topic),
-            metadata={**ingestion_metadata(stats, ingestor.bronze.uri), "ranges": dg.MetadataValue.text("; ".join(map(str, ranges)) or "none")},
+            metadata={
+                **ingestion_metadata(stats, ingestor.bronze.uri),
+                "ranges": dg.MetadataValue.text("; ".join(map(str, ranges)) or "none"),
+            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=BALANCED_CHECK,
@@ -209,3 +215,18 @@ def _limit(ranges: list[OffsetRanges], budget: int) -> list[OffsetRanges]:
 
 
 bronze_assets = [build_bronze_asset(topic) for topic in topics.SOURCE_TOPICS]
+
+# Written by every bronze run and by the continuous ingest service (not materialized on its own).
+ingestion_metrics_spec = dg.AssetSpec(
+    key="ingestion_metrics",
+    deps=[bronze_key(t) for t in topics.SOURCE_TOPICS],
+    group_name="bronze",
+    kinds={"deltalake"},
+    owners=OWNERS,
+    description=(
+        "One row per bronze run (and per minute of the ingest service): messages, bytes, duration, "
+        "messages/s, p50/p95/p99 latency from event time and from Kafka time to commit, error rate, "
+        "dead letters, remaining lag. Delta table at <lake>/ops/ingestion_metrics."
+    ),
+    tags={"dataplat/tier": "bronze"},
+)

@@ -4,7 +4,6 @@ functions only read the Delta tables and report.
 Blocking checks stop downstream (silver/gold) steps in the same run when they fail with ERROR.
 """
 
-
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -19,8 +18,8 @@ from dataplat_ingestion import checks as rules
 from dataplat_ingestion.arrow_convert import bronze_schema
 from dataplat_ingestion.delta_store import progress_app_id
 from dataplat_resources import topics
-from dataplat_resources.lake import EVENT_DATE, EVENT_ID, INGESTED_AT, KAFKA_OFFSET, KAFKA_PARTITION, UTC_US
 from dataplat_resources.contracts import contract_for
+from dataplat_resources.lake import EVENT_DATE, EVENT_ID, INGESTED_AT, KAFKA_OFFSET, KAFKA_PARTITION, UTC_US
 from dataplat_resources.resources import DeltaLakeResource
 
 # Share of rejected messages in the latest run that warns, and that fails (blocking) the check.
@@ -50,7 +49,9 @@ def build_bronze_checks(topic: str) -> list[dg.AssetChecksDefinition]:
         asset=key,
         name="offsets_contiguous",
         blocking=True,
-        description="Across all commits, bronze + quarantine hold every Kafka offset exactly once: no gaps, no overlaps.",
+        description=(
+            "Across all commits, bronze + quarantine hold every Kafka offset exactly once: no gaps, no overlaps."
+        ),
     )
     def offsets_contiguous(lake: DeltaLakeResource) -> dg.AssetCheckResult:
         layout = lake.layout()
@@ -64,14 +65,19 @@ def build_bronze_checks(topic: str) -> list[dg.AssetChecksDefinition]:
             tables.append(quarantine.to_pyarrow_dataset().to_table(columns=columns))
         partitions = set(tables[0].column(KAFKA_PARTITION).to_pylist())
         committed = {
-            p: v for p in partitions if (v := bronze.transaction_version(progress_app_id("bronze", topic, p))) is not None
+            p: v
+            for p in partitions
+            if (v := bronze.transaction_version(progress_app_id("bronze", topic, p))) is not None
         }
         report = rules.offset_contiguity(tables, committed)
         return dg.AssetCheckResult(
             passed=report.ok,
             severity=dg.AssetCheckSeverity.ERROR,
             description=report.describe(),
-            metadata={**report.figures(), "committed_offsets": dg.MetadataValue.json({str(k): v for k, v in committed.items()})},
+            metadata={
+                **report.figures(),
+                "committed_offsets": dg.MetadataValue.json({str(k): v for k, v in committed.items()}),
+            },
         )
 
     @dg.asset_check(
@@ -103,7 +109,12 @@ def build_bronze_checks(topic: str) -> list[dg.AssetChecksDefinition]:
                 if report.ok
                 else f"{report.duplicates} duplicate event_id values in {shown}, e.g. {', '.join(report.examples)}"
             ),
-            metadata={"rows": report.rows, "distinct": report.distinct, "duplicates": report.duplicates, "event_dates": len(dates)},
+            metadata={
+                "rows": report.rows,
+                "distinct": report.distinct,
+                "duplicates": report.duplicates,
+                "event_dates": len(dates),
+            },
         )
 
     @dg.asset_check(

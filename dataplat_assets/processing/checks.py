@@ -15,7 +15,10 @@ def _to_dagster(result: Any) -> dg.AssetCheckResult:
         passed=result.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=result.message or ("passed" if result.passed else "failed"),
-        metadata={k: v if isinstance(v, int | float | str | bool) else dg.MetadataValue.json(v) for k, v in result.as_metadata().items()},
+        metadata={
+            k: v if isinstance(v, int | float | str | bool) else dg.MetadataValue.json(v)
+            for k, v in result.as_metadata().items()
+        },
     )
 
 
@@ -55,7 +58,9 @@ def every_event_counted_once(spark: SparkResource, lake: DeltaLakeResource) -> d
     asset=silver_key("clickstream_sessions"),
     name="session_invariants",
     blocking=True,
-    description="start <= end, at least one event, consistent bounce/duration, sessions of a user more than the gap apart.",
+    description=(
+        "start <= end, at least one event, consistent bounce/duration, sessions of a user more than the gap apart."
+    ),
 )
 def session_invariants(spark: SparkResource, lake: DeltaLakeResource) -> dg.AssetCheckResult:
     from dataplat_processing import check_session_invariants
@@ -77,8 +82,9 @@ def cdc_zero_drift(spark: SparkResource, lake: DeltaLakeResource) -> dg.AssetChe
 
 
 def _days_in(spark: Any, path: str, column: str) -> tuple[date, date] | None:
-    from dataplat_processing._delta import is_delta, read_delta
     from pyspark.sql import functions as F
+
+    from dataplat_processing._delta import is_delta, read_delta
 
     if not is_delta(spark, path):
         return None
@@ -92,7 +98,9 @@ def _days_in(spark: Any, path: str, column: str) -> tuple[date, date] | None:
     asset=gold_key("daily_summary"),
     name="hourly_totals_match_daily",
     blocking=True,
-    description="For every day in the summary, the hourly aggregates add up to the daily events, revenue and purchases.",
+    description=(
+        "For every day in the summary, the hourly aggregates add up to the daily events, revenue and purchases."
+    ),
 )
 def hourly_totals_match_daily(spark: SparkResource, lake: DeltaLakeResource) -> dg.AssetCheckResult:
     from dataplat_processing import check_hourly_daily_reconciliation

@@ -64,7 +64,9 @@ def gold_hourly_aggregates(
     tags={"dataplat/tier": "gold"},
     description="Per day: events, DAU, revenue, purchases, conversion, sessions, session duration, bounce rate.",
 )
-def gold_daily_summary(context: dg.AssetExecutionContext, spark: SparkResource, lake: DeltaLakeResource) -> dg.MaterializeResult:
+def gold_daily_summary(
+    context: dg.AssetExecutionContext, spark: SparkResource, lake: DeltaLakeResource
+) -> dg.MaterializeResult:
     from dataplat_processing import run_daily_summary
 
     window = context.partition_time_window
@@ -81,9 +83,13 @@ def gold_daily_summary(context: dg.AssetExecutionContext, spark: SparkResource, 
     kinds={"spark", "deltalake"},
     owners=OWNERS,
     tags={"dataplat/tier": "gold"},
-    description="Users as of each day: RFM figures and one behaviour segment (high_value > new > active > at_risk > churned).",
+    description=(
+        "Users as of each day: RFM figures and one behaviour segment (high_value > new > active > at_risk > churned)."
+    ),
 )
-def gold_user_segments(context: dg.AssetExecutionContext, spark: SparkResource, lake: DeltaLakeResource) -> dg.MaterializeResult:
+def gold_user_segments(
+    context: dg.AssetExecutionContext, spark: SparkResource, lake: DeltaLakeResource
+) -> dg.MaterializeResult:
     from dataplat_processing import run_user_segments
 
     window = context.partition_time_window

@@ -57,7 +57,9 @@ def silver_multi_asset(
         ],
         can_subset=False,
     )
-    def _silver(context: dg.AssetExecutionContext, spark: SparkResource, lake: DeltaLakeResource) -> Iterator[dg.MaterializeResult]:
+    def _silver(
+        context: dg.AssetExecutionContext, spark: SparkResource, lake: DeltaLakeResource
+    ) -> Iterator[dg.MaterializeResult]:
         session = spark.spark_session
         layout = lake.layout()
         result = run(session, layout)
@@ -100,10 +102,16 @@ silver_assets = [
     silver_multi_asset(
         "event_aggregation",
         [
-            ("event_aggregates", "1- and 5-minute tumbling windows of app events per event type, platform and country: "
-             "events, unique users (approximate, HyperLogLog), revenue. A watermark bounds lateness."),
-            ("late_events", "App events that arrived behind the aggregation watermark: counted and kept here, "
-             "never silently dropped."),
+            (
+                "event_aggregates",
+                "1- and 5-minute tumbling windows of app events per event type, platform and country: "
+                "events, unique users (approximate, HyperLogLog), revenue. A watermark bounds lateness.",
+            ),
+            (
+                "late_events",
+                "App events that arrived behind the aggregation watermark: counted and kept here, "
+                "never silently dropped.",
+            ),
         ],
         [topics.APP_EVENTS],
         _event_aggregates,
@@ -112,8 +120,11 @@ silver_assets = [
     silver_multi_asset(
         "clickstream_sessionization",
         [
-            ("clickstream_sessions", "Sessions per user with a 30-minute inactivity gap: pages, duration, bounce, "
-             "entry and exit pages, funnel steps reached."),
+            (
+                "clickstream_sessions",
+                "Sessions per user with a 30-minute inactivity gap: pages, duration, bounce, "
+                "entry and exit pages, funnel steps reached.",
+            ),
             ("clickstream_funnel", "Per session date: sessions reaching each funnel step and step conversion."),
         ],
         [topics.CLICKSTREAM],
@@ -122,8 +133,11 @@ silver_assets = [
     silver_multi_asset(
         "app_event_enrichment",
         [
-            ("enriched_app_events", "Every app event with the weather and market context valid at its time and place "
-             "(AS-OF join); unmatched events are kept and flagged."),
+            (
+                "enriched_app_events",
+                "Every app event with the weather and market context valid at its time and place "
+                "(AS-OF join); unmatched events are kept and flagged.",
+            ),
         ],
         [topics.APP_EVENTS, topics.EXTERNAL_DATA],
         _enrichment,
@@ -131,8 +145,11 @@ silver_assets = [
     silver_multi_asset(
         "cdc_transformation",
         [
-            ("cdc_users_current", "Current state of public.users from the Debezium changes, applied in LSN order "
-             "with MERGE; deletes kept as tombstones (is_deleted) so older changes cannot resurrect a row."),
+            (
+                "cdc_users_current",
+                "Current state of public.users from the Debezium changes, applied in LSN order "
+                "with MERGE; deletes kept as tombstones (is_deleted) so older changes cannot resurrect a row.",
+            ),
             ("cdc_orders_current", "Current state of public.orders, as for users."),
             ("cdc_history", "SCD2 history: every version of every users/orders row with valid_from/valid_to."),
         ],

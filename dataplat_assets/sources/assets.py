@@ -1,6 +1,5 @@
 """Simulators as assets (materializing one produces a burst) and Kafka topics as external assets."""
 
-
 import dagster as dg
 from pydantic import Field
 
@@ -49,7 +48,9 @@ def build_simulator_asset(source: str) -> dg.AssetsDefinition:
         description=SIMULATOR_DESCRIPTIONS[source] + f" Produces to `{topic}`.",
         tags={"dataplat/tier": "source"},
     )
-    def _simulator(context: dg.AssetExecutionContext, config: BurstConfig, kafka: KafkaResource) -> dg.MaterializeResult:
+    def _simulator(
+        context: dg.AssetExecutionContext, config: BurstConfig, kafka: KafkaResource
+    ) -> dg.MaterializeResult:
         from simulators import build_world
         from simulators.producer import run_burst
 
@@ -69,14 +70,18 @@ def build_simulator_asset(source: str) -> dg.AssetsDefinition:
                 "topic": result.topic,
                 "events": dg.MetadataValue.int(result.produced),
                 "invalid": dg.MetadataValue.int(result.invalid),
-                "invalid_fraction": dg.MetadataValue.float(result.invalid / result.produced if result.produced else 0.0),
+                "invalid_fraction": dg.MetadataValue.float(
+                    result.invalid / result.produced if result.produced else 0.0
+                ),
                 "invalid_by_kind": dg.MetadataValue.json(dict(result.invalid_by_kind)),
                 "offset_ranges": dg.MetadataValue.json(
                     {str(p): {"first": first, "last": last} for p, (first, last) in sorted(result.offsets.items())}
                 ),
                 "seed": dg.MetadataValue.int(seed),
                 "world_seed": dg.MetadataValue.int(config.world_seed),
-                "events_per_s": dg.MetadataValue.float(round(result.produced / result.elapsed_s, 1) if result.elapsed_s else 0.0),
+                "events_per_s": dg.MetadataValue.float(
+                    round(result.produced / result.elapsed_s, 1) if result.elapsed_s else 0.0
+                ),
             }
         )
 

@@ -41,9 +41,7 @@ def latest_plausible_time() -> datetime:
 
 def _not_in_future(value: datetime) -> datetime:
     if value > latest_plausible_time():
-        raise ValueError(
-            f"timestamp {value.isoformat()} is more than {MAX_FUTURE_SKEW} in the future"
-        )
+        raise ValueError(f"timestamp {value.isoformat()} is more than {MAX_FUTURE_SKEW} in the future")
     return value
 
 

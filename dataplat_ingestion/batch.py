@@ -21,7 +21,8 @@ import gc
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -51,6 +52,20 @@ class IngestOptions:
     batch_size: int = 50_000
     max_message_bytes: int = 65_536
     enable_validation: bool = True
+
+
+@dataclass
+class PreparedBatch:
+    """A validated batch waiting to be written: valid rows column-wise, rejections, progress."""
+
+    stats: IngestStats
+    partitions: set[int]
+    started: float
+    rows: ValidRows = field(default_factory=ValidRows)
+    valid_msgs: list[Message] = field(default_factory=list)
+    rejected: list[RejectedMessage] = field(default_factory=list)
+    last_offset: dict[int, int] = field(default_factory=dict)
+    kafka_ts: list[int] = field(default_factory=list)
 
 
 def _marker(headers: list[tuple[str, bytes | None]] | None) -> str | None:
@@ -151,19 +166,24 @@ class TopicIngestor:
 
     def process_batch(self, messages: list[Message]) -> IngestStats:
         """Ingest a batch of one topic's messages (any partitions, any order within reason)."""
+        return self.write_batch(self.prepare_batch(messages))
+
+    def prepare_batch(self, messages: list[Message], committed_hint: Mapping[int, int] | None = None) -> PreparedBatch:
+        """Validate a batch (pure Python, holds the GIL); nothing is written yet.
+
+        ``committed_hint`` (progress read earlier) saves a Delta read per batch when a caller
+        reads a range in order; :meth:`write_batch` re-checks against fresh progress anyway.
+        """
         started = time.perf_counter()
         stats = IngestStats(topic=self.topic, consumed=len(messages))
-        if not messages:
-            return stats
         partitions = {m.partition() for m in messages}
-        committed = self.bronze.progress(self._app_ids("bronze", partitions))
-        quarantined = self.quarantine.progress(self._app_ids("quarantine", partitions))
+        committed = (
+            committed_hint if committed_hint is not None else self.bronze.progress(self._app_ids("bronze", partitions))
+        )
         check = self.validator.check
-        valid_msgs: list[Message] = []
-        rows = ValidRows()
-        rejected: list[RejectedMessage] = []
-        last_offset: dict[int, int] = {}
-        kafka_ts: list[int] = []
+        prepared = PreparedBatch(stats=stats, partitions=partitions, started=started)
+        rows, valid_msgs, rejected = prepared.rows, prepared.valid_msgs, prepared.rejected
+        last_offset, kafka_ts = prepared.last_offset, prepared.kafka_ts
         total_bytes = 0
         gc_was_enabled = gc.isenabled()
         gc.disable()  # the largest single cost of validating many small objects (see NOTES)
@@ -194,15 +214,35 @@ class TopicIngestor:
         finally:
             if gc_was_enabled:
                 gc.enable()
-        validated = time.perf_counter()
-        stats.add_stage("validate", validated - started)
+        stats.bytes = total_bytes
+        stats.add_stage("validate", time.perf_counter() - started)
+        return prepared
+
+    def write_batch(self, prepared: PreparedBatch) -> IngestStats:
+        """Convert, dead-letter and commit a prepared batch (mostly Arrow and delta-rs: no GIL)."""
+        stats, partitions = prepared.stats, prepared.partitions
+        if not prepared.last_offset:
+            stats.duration_s = time.perf_counter() - prepared.started
+            return stats
+        begun = time.perf_counter()
+        committed = self.bronze.progress(self._app_ids("bronze", partitions))
+        quarantined = self.quarantine.progress(self._app_ids("quarantine", partitions))
+        rows, valid_msgs = prepared.rows, prepared.valid_msgs
+        stale = [i for i, (p, o) in enumerate(zip(rows.partitions, rows.offsets, strict=True)) if o <= committed.get(p, -1)]
+        if stale:  # committed by someone else since the batch was prepared
+            keep = sorted(set(range(len(rows))) - set(stale))
+            rows, valid_msgs = rows.take(keep), [valid_msgs[i] for i in keep]
+            stats.already_committed += len(stale)
+        rejected = [r for r in prepared.rejected if r.offset > committed.get(r.partition, -1)]
+        stats.already_committed += len(prepared.rejected) - len(rejected)
+        last_offset = {p: o for p, o in prepared.last_offset.items() if o > committed.get(p, -1)}
+
         ingested_at = datetime.now(UTC)
         bronze_rows, conversion_errors = to_bronze_table(self.contract, self.topic, rows, ingested_at)
         converted = time.perf_counter()
-        stats.add_stage("convert", converted - validated)
+        stats.add_stage("convert", converted - begun)
         for index, error in conversion_errors:
             rejected.append(_rejected(valid_msgs[index], conversion_rejection(error)))
-        stats.bytes = total_bytes
         stats.valid = bronze_rows.num_rows
         stats.invalid = len(rejected)
         for r in rejected:
@@ -213,11 +253,7 @@ class TopicIngestor:
         self._dead_letter(rejected, committed, quarantined, last_offset, ingested_at, stats)
         dead_lettered = time.perf_counter()
         stats.add_stage("dead_letter", dead_lettered - converted)
-        bronze_txns = {
-            progress_app_id("bronze", self.topic, p): off
-            for p, off in last_offset.items()
-            if off > committed.get(p, -1)
-        }
+        bronze_txns = {progress_app_id("bronze", self.topic, p): off for p, off in last_offset.items()}
         outcome = self.bronze.append(
             bronze_rows,
             bronze_txns,
@@ -238,9 +274,9 @@ class TopicIngestor:
         if bronze_rows.num_rows:
             event_us = pc.cast(bronze_rows.column(lake.EVENT_TIME), pa.int64()).to_numpy(zero_copy_only=False)
             stats.event_latency_ms.append((commit_us - event_us) / 1000.0)
-        if kafka_ts:
-            stats.kafka_latency_ms.append(commit_us / 1000.0 - np.asarray(kafka_ts, dtype=np.float64))
-        stats.duration_s = time.perf_counter() - started
+        if prepared.kafka_ts:
+            stats.kafka_latency_ms.append(commit_us / 1000.0 - np.asarray(prepared.kafka_ts, dtype=np.float64))
+        stats.duration_s = time.perf_counter() - prepared.started
         return stats
 
     def _dead_letter(
@@ -310,31 +346,50 @@ class TopicIngestor:
         started = time.perf_counter()
         total = IngestStats(topic=self.topic)
         for one in all_ranges:
-            with RangeReader(self.client_config, one, self.options.batch_size) as reader:
-                batch_stats = IngestStats(topic=self.topic)
-                waited = time.perf_counter()
-                for batch in reader.batches():
-                    batch_stats.add_stage("read", time.perf_counter() - waited)
-                    stats = self.process_batch(batch)
-                    batch_stats.merge(stats)
-                    log.info(
-                        "ingested batch",
-                        topic=self.topic,
-                        consumed=stats.consumed,
-                        valid=stats.valid,
-                        invalid=stats.invalid,
-                        skipped=stats.already_committed,
-                        seconds=round(stats.duration_s, 3),
-                    )
-                    del batch  # release the messages before the reader builds the next batch
-                    waited = time.perf_counter()
-                self._commit_for_lag(reader.consumer, batch_stats.last_offsets)
-                total.merge(batch_stats)
+            total.merge(self._ingest_one_range(one))
         total.duration_s = time.perf_counter() - started
         total.remaining_lag = self.remaining_lag()
         if record:
             self.record_metrics(total, run_id, mode, started_at, "; ".join(str(r) for r in all_ranges))
         return total
+
+    def _ingest_one_range(self, ranges: OffsetRanges) -> IngestStats:
+        """Read and ingest one range as a two-stage pipeline: while a writer thread converts and
+        commits batch N (Arrow and delta-rs release the GIL), this thread reads and validates
+        batch N+1. Commits stay strictly in order; at most two batches are in memory."""
+        stats = IngestStats(topic=self.topic)
+        partitions = [r.partition for r in ranges.ranges]
+        hint = self.bronze.progress(self._app_ids("bronze", partitions))
+        pending: Future[IngestStats] | None = None
+        with (
+            RangeReader(self.client_config, ranges, self.options.batch_size) as reader,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-writer") as writer,
+        ):
+            waited = time.perf_counter()
+            for batch in reader.batches():
+                stats.add_stage("read", time.perf_counter() - waited)
+                prepared = self.prepare_batch(batch, committed_hint=hint)
+                del batch  # the prepared batch keeps only what it needs
+                if pending is not None:
+                    stats.merge(self._log_batch(pending.result()))
+                pending = writer.submit(self.write_batch, prepared)
+                waited = time.perf_counter()
+            if pending is not None:
+                stats.merge(self._log_batch(pending.result()))
+            self._commit_for_lag(reader.consumer, stats.last_offsets)
+        return stats
+
+    def _log_batch(self, stats: IngestStats) -> IngestStats:
+        log.info(
+            "ingested batch",
+            topic=self.topic,
+            consumed=stats.consumed,
+            valid=stats.valid,
+            invalid=stats.invalid,
+            skipped=stats.already_committed,
+            seconds=round(stats.duration_s, 3),
+        )
+        return stats
 
     def _commit_for_lag(self, consumer: Consumer, last_offsets: Mapping[int, int]) -> None:
         """Mirror progress into Kafka's group offsets, only so lag shows in standard tools."""

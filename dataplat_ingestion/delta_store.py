@@ -71,20 +71,25 @@ class DeltaAppendTable:
 
         Not refreshing matters: a commit's conflict check starts from the snapshot it was
         built on. Progress is read from that snapshot, so a concurrent writer that committed
-        the same partitions since then makes this commit fail instead of double-writing.
+        the same partitions since then makes this commit fail instead of double-writing. When
+        progress was read before the table existed, that snapshot is version 0 (the empty
+        table): whoever created it and committed first, this commit still sees the conflict.
         """
-        table = self.table(refresh=False)
+        table = self._table  # exactly the snapshot progress() read, or None: there was no table then
         if table is None:
-            DeltaTable.create(
-                self.uri,
-                self.schema,
-                mode="ignore",
-                partition_by=self.partition_by or None,
-                configuration=TABLE_CONFIGURATION,
-                storage_options=self.storage_options or None,
-            )
-            table = self.table()
-            assert table is not None
+            try:
+                DeltaTable.create(
+                    self.uri,
+                    self.schema,
+                    mode="ignore",
+                    partition_by=self.partition_by or None,
+                    configuration=TABLE_CONFIGURATION,
+                    storage_options=self.storage_options or None,
+                )
+            except Exception as exc:  # noqa: BLE001 - lost a creation race: the table exists now
+                log.info("delta table created concurrently", table=self.uri, error=str(exc))
+            table = DeltaTable(self.uri, version=0, storage_options=self.storage_options or None)
+            self._table = table
         return table
 
     def progress(self, app_ids: Mapping[int, str], refresh: bool = True) -> dict[int, int]:

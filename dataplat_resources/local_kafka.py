@@ -66,6 +66,15 @@ def _port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
         return False
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id (base64url UUID). Like Kafka's own ``Uuid.randomUuid()``, never one that
+    starts with '-', which the storage tool's argument parser would read as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass
 class BrokerStatus:
     running: bool
@@ -194,7 +203,7 @@ class LocalKafkaBroker:
         """Format the log dir once. Returns True when it formatted, False when already formatted."""
         if (self.data_dir / "meta.properties").exists():
             return False
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [java, "-cp", classpath, STORAGE_TOOL, "format", "-t", cluster_id, "-c", str(self.config_path)],
             capture_output=True,

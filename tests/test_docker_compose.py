@@ -331,13 +331,15 @@ def test_published_container_ports_are_the_ports_services_listen_on() -> None:
         assert str(target) in listening, f"{name} publishes {target} but listens on {listening}"
 
 
-def test_ingest_service_exposes_metrics_and_health() -> None:
+def test_ingest_service_exposes_metrics_and_health_and_can_scale() -> None:
     service = services()["ingest"]
     port = environment(service)["INGEST_METRICS_PORT"]
     assert port == "9108"
     (check,) = healthcheck_lines(service)
     assert f"http://localhost:{port}/health" in " ".join(check)
-    assert any(target == int(port) for name, _, target in host_ports() if name == "ingest")
+    # Published without a fixed host port, so `--scale ingest=N` does not collide.
+    assert [str(p) for p in service["ports"]] == [port]
+    assert not [name for name, _, _ in host_ports() if name == "ingest"]
 
 
 # -- environment -----------------------------------------------------------------------------------

@@ -152,13 +152,14 @@ def test_crash_between_dead_letters_and_commit_resends_nothing(kafka: KafkaClust
     assert sum(bronze_offsets(tmp_path, topic).values()) == len(produced) - invalid
 
 
-def _ingest_in_process(bootstrap: str, topic: str, lake_dir: str, ranges: list[dict]) -> tuple[int, int]:
+def _ingest_in_process(bootstrap: str, topic: str, lake_dir: str, ranges: list[dict], barrier) -> tuple[int, int]:  # noqa: ANN001
     from dataplat_resources.settings import KafkaSettings
 
     settings = KafkaSettings(bootstrap_server=bootstrap)
     ingestor = open_ingestor(
         topic, settings.client_config(), lake.LakeLayout(lake_dir), IngestOptions(batch_size=200), contract=APP
     )
+    barrier.wait(timeout=60)  # both start together, before either has created the table
     stats = ingestor.ingest_range(OffsetRanges.from_config(topic, ranges), run_id="race", mode="test", record=False)
     ingestor.close()
     return stats.valid, stats.commit_conflicts
@@ -170,8 +171,9 @@ def test_two_processes_racing_on_the_same_range_never_double_write(
     produced = produce_corpus(kafka.bootstrap, topic, valid=4_000, partitions=PARTITIONS, bad_every=1_000)
     ranges = full_range(topic, produced).to_config()
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        results = pool.starmap(_ingest_in_process, [(kafka.bootstrap, topic, str(tmp_path), ranges)] * 2)
+    with ctx.Manager() as manager, ctx.Pool(2) as pool:
+        barrier = manager.Barrier(2)
+        results = pool.starmap(_ingest_in_process, [(kafka.bootstrap, topic, str(tmp_path), ranges, barrier)] * 2)
     landed = bronze_offsets(tmp_path, topic)
     valid = sum(1 for p in produced if p.invalid_kind is None)
     assert sum(landed.values()) == valid and max(landed.values()) == 1

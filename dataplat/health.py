@@ -110,6 +110,33 @@ def spark_probes(settings: PlatformSettings) -> list[Probe]:
     return [Probe("spark", "jars", OK, f"{len(jars)} jars in {settings.jars_dir}/spark")]
 
 
+def postgres_probes(settings: PlatformSettings, connect_timeout_s: int = 5) -> list[Probe]:
+    """The shop database (CDC source), when ``POSTGRES_HOST`` is set: reachable, schema as the
+    contracts say, row counts. A missing schema only warns: the first CDC burst creates it."""
+
+    def run() -> Iterable[Probe]:
+        from dataplat_resources.postgres import ShopDatabase
+
+        pg = settings.postgres
+        if not pg.configured:
+            yield Probe("postgres", "shop", OK, "not configured (POSTGRES_HOST is empty): CDC bursts are not mirrored")
+            return
+        shop = ShopDatabase.from_settings(pg, connect_timeout_s=connect_timeout_s)
+        status = shop.inspect()
+        yield Probe("postgres", "connection", OK, f"{shop.target}: PostgreSQL {status.server_version}")
+        if status.problems:
+            yield Probe("postgres", "schema", FAIL, "; ".join(status.problems))
+        elif status.missing_tables:
+            missing = ", ".join(f"public.{t}" for t in status.missing_tables)
+            yield Probe("postgres", "schema", WARN, f"{missing} missing: created by the first postgres_cdc burst")
+        else:
+            yield Probe("postgres", "schema", OK, "public.users, public.orders")
+        for table, count in status.row_counts.items():
+            yield Probe("postgres", table, OK, f"{count:,} rows")
+
+    return _guard("postgres", "connection", run)
+
+
 def dagster_probes(now: float | None = None) -> list[Probe]:
     def run() -> Iterable[Probe]:
         import dagster as dg
@@ -136,6 +163,7 @@ def run_probes(settings: PlatformSettings, skip_daemon: bool = False) -> list[Pr
     if all(p.status != FAIL for p in probes if p.name == "broker"):
         probes += lake_probes(settings)
     probes += spark_probes(settings)
+    probes += postgres_probes(settings)
     if not skip_daemon:
         probes += dagster_probes()
     return probes

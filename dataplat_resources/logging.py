@@ -53,10 +53,12 @@ class _MaskingFilter(logging.Filter):
     """Masks records from libraries that log through the standard library."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_text(record.msg)
-        if record.args:
-            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)  # type: ignore[assignment]
+        # Render first, then mask the whole line: masking the template alone could eat a "%s".
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg, record.args = mask_text(message), None
         return True
 
 

@@ -9,7 +9,7 @@ because Dagster cannot bind an environment variable to a bool field.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
@@ -17,6 +17,9 @@ from pydantic import Field
 
 from dataplat_resources.lake import LakeLayout
 from dataplat_resources.settings import IngestionSettings, KafkaSettings, PlatformSettings
+
+if TYPE_CHECKING:
+    from dataplat_resources.postgres import ShopDatabase
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -168,4 +171,12 @@ class PostgresResource(dg.ConfigurableResource):
 
         return make_conninfo(
             host=self.host, port=self.port, dbname=self.database, user=self.user, password=self.password or None
+        )
+
+    def shop(self) -> ShopDatabase:
+        """The shop database (schema, mirroring, reads); raises ``ValueError`` when not configured."""
+        from dataplat_resources.postgres import ShopDatabase
+
+        return ShopDatabase(
+            host=self.host, port=self.port, dbname=self.database, user=self.user, password=self.password
         )

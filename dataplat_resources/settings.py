@@ -131,6 +131,23 @@ class IngestionSettings(BaseSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535, alias="INGEST_METRICS_PORT")
 
 
+class PostgresSettings(BaseSettings):
+    """The shop database (the CDC source) for processes outside Dagster, e.g. ``dataplat health``.
+    An empty ``POSTGRES_HOST`` means no database is configured."""
+
+    model_config = SettingsConfigDict(env_prefix="POSTGRES_", extra="ignore")
+
+    host: str = ""
+    port: int = Field(default=5432, ge=1, le=65535)
+    db: str = "shop"
+    user: str = "dataplat"
+    password: SecretStr = SecretStr("")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host.strip())
+
+
 class PlatformSettings(BaseSettings):
     """Paths and shared switches for every tier."""
 
@@ -166,6 +183,10 @@ class PlatformSettings(BaseSettings):
     @cached_property
     def ingestion(self) -> IngestionSettings:
         return IngestionSettings()
+
+    @cached_property
+    def postgres(self) -> PostgresSettings:
+        return PostgresSettings()
 
 
 def load_settings() -> PlatformSettings:

@@ -184,10 +184,10 @@ def build_spark_session(
         Path(settings.home).mkdir(parents=True, exist_ok=True)
     else:
         (Path(settings.home) / "spark-tmp").mkdir(parents=True, exist_ok=True)
-    builder = SparkSession.builder
-    for key, value in conf.items():
-        builder = builder.config(key, value)
     with _env_hidden("SPARK_REMOTE"):  # pyspark would go to Spark Connect if it is merely set (even empty)
+        builder = SparkSession.builder
+        for key, value in conf.items():
+            builder = builder.config(key, value)
         session = builder.getOrCreate()
     session.sparkContext.setLogLevel(tuning.log_level)
     return session

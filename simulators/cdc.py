@@ -73,10 +73,20 @@ What this costs and what does not hold:
   run's later changes: LSN order and commit order agree across sources only for sources that
   do not overlap in real time.
 - Pinned starts are origins too: two bursts pinned less than ``span + 10 µs`` apart interleave.
+
+Final state
+-----------
+:meth:`PostgresCdcSource.final_state` is the database after the source's last transaction: the
+live rows of each table (the last ``after`` image of each) and the ids deleted along the way.
+Invalid records are extra twins and never change the state, so upserting those rows and
+deleting those ids gives the same tables as replaying the valid changes in LSN order; this is
+how a burst is mirrored into a real shop database (``dataplat_resources.postgres``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from dataplat_resources import topics
@@ -136,6 +146,24 @@ LIVE_BURST_STEP_US = 1
 
 _TX_KIND = Weighted.of(TX_KINDS)
 _SNAPSHOT_STATUS = Weighted.of(SNAPSHOT_STATUSES)
+
+
+@dataclass(frozen=True)
+class CdcFinalState:
+    """The shop database after a source's last transaction, per table (``users``, ``orders``).
+
+    ``rows`` holds the live rows as the change events carry them (JSON-shaped ``after`` images,
+    ids ascending); ``deleted`` the ids deleted since the source started (every one of them was
+    inserted by the same source). The images are shared with the source, not copied (the source
+    replaces an image on update, never mutates it): treat them as read-only.
+    """
+
+    rows: Mapping[str, tuple[dict[str, Any], ...]]
+    deleted: Mapping[str, frozenset[int]]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{table: {"rows": n, "deleted": m}}``, for logs and metadata."""
+        return {t: {"rows": len(self.rows[t]), "deleted": len(self.deleted[t])} for t in self.rows}
 
 
 class _Pool:
@@ -202,6 +230,7 @@ class PostgresCdcSource(BaseSource):
         self.users: dict[int, _Row] = {}
         self.orders: dict[int, _Row] = {}
         self.user_orders: dict[int, set[int]] = {}
+        self.deleted_ids: dict[str, set[int]] = {"users": set(), "orders": set()}
         self.live_users = _Pool()
         self.open_orders = _Pool()
         self.purgeable = _Pool()
@@ -305,6 +334,7 @@ class PostgresCdcSource(BaseSource):
         self.open_orders.discard(row_id)
         self.purgeable.discard(row_id)
         self.user_orders[row.image["user_id"]].discard(row_id)
+        self.deleted_ids["orders"].add(row_id)
         return row.image
 
     # -- envelopes ------------------------------------------------------------------------
@@ -461,6 +491,7 @@ class PostgresCdcSource(BaseSource):
             row = self.users.pop(user_id)
             self.live_users.discard(user_id)
             del self.user_orders[user_id]
+            self.deleted_ids["users"].add(user_id)
             changes.append(("users", "d", row.image, None))
         if late:
             self.late_emitted += len(changes)
@@ -470,6 +501,22 @@ class PostgresCdcSource(BaseSource):
             produce = first_produce if index == 0 else self.clock.now_us()
             drafts.append(self._envelope(table, op, (before, after), commit_us=commit, produce_us=produce, late=late))
         return drafts
+
+    # -- state ----------------------------------------------------------------------------
+
+    def final_state(self) -> CdcFinalState:
+        """The tables as they are now (after the last generated transaction); see :class:`CdcFinalState`.
+
+        Row ids are handed out in ascending order and dicts keep insertion order, so the rows
+        come out sorted by id without sorting.
+        """
+        return CdcFinalState(
+            rows={
+                "users": tuple(row.image for row in self.users.values()),
+                "orders": tuple(row.image for row in self.orders.values()),
+            },
+            deleted={table: frozenset(ids) for table, ids in self.deleted_ids.items()},
+        )
 
     # -- BaseSource -------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -30,6 +30,7 @@ from dataplat_resources.kafka_client import producer_config
 from dataplat_resources.logging import get_logger
 from dataplat_resources.settings import KafkaSettings
 from simulators.base import BaseSource, SimMessage
+from simulators.cdc import CdcFinalState, PostgresCdcSource
 from simulators.registry import SOURCES, burst_clock, make_source
 from simulators.world import World
 
@@ -233,7 +234,9 @@ class KafkaSink:
 @dataclass(frozen=True)
 class BurstResult:
     """Outcome of one burst, from delivery reports. ``offsets`` maps partition -> (first, last)
-    offset written, inclusive."""
+    offset written, inclusive. ``final_state`` is set for a ``postgres_cdc`` burst only: the
+    shop tables after its last transaction (see :class:`simulators.cdc.CdcFinalState`), which is
+    what a mirror of the source database must hold. It is left out of :meth:`to_dict`."""
 
     source: str
     topic: str
@@ -244,6 +247,7 @@ class BurstResult:
     bytes: int
     offsets: dict[int, tuple[int, int]]
     elapsed_s: float
+    final_state: CdcFinalState | None = field(default=None, compare=False, repr=False)
 
     @property
     def events_per_s(self) -> float:
@@ -254,7 +258,8 @@ class BurstResult:
         return self.bytes / 1e6 / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "final_state"}
+        data["invalid_by_kind"] = dict(self.invalid_by_kind)
         data["offsets"] = {str(p): list(span) for p, span in sorted(self.offsets.items())}
         data["events_per_s"] = round(self.events_per_s, 1)
         data["mb_per_s"] = round(self.mb_per_s, 2)
@@ -323,6 +328,7 @@ def produce_burst(
         bytes=stats.bytes - before_bytes,
         offsets=dict(sorted(offsets.items())),
         elapsed_s=elapsed,
+        final_state=source.final_state() if isinstance(source, PostgresCdcSource) else None,
     )
 
 

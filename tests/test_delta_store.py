@@ -18,16 +18,20 @@ APP = progress_app_id("bronze", "t", 0)
 
 def rows(first: int, last: int) -> pa.Table:
     offsets = list(range(first, last + 1))
-    return pa.table({"_kafka_partition": pa.array([0] * len(offsets), pa.int32()), "_kafka_offset": offsets}, schema=SCHEMA)
+    return pa.table(
+        {"_kafka_partition": pa.array([0] * len(offsets), pa.int32()), "_kafka_offset": offsets}, schema=SCHEMA
+    )
 
 
 def writer(uri: str) -> DeltaAppendTable:
     return DeltaAppendTable(uri, SCHEMA, [])
 
 
-def append(table: DeltaAppendTable, first: int, last: int):  # noqa: ANN201
+def append(table: DeltaAppendTable, first: int, last: int):
     return table.append(
-        rows(first, last), {APP: last}, remaining=lambda data: _keep_after(data, table.progress({0: APP}, refresh=False))
+        rows(first, last),
+        {APP: last},
+        remaining=lambda data: _keep_after(data, table.progress({0: APP}, refresh=False)),
     )
 
 

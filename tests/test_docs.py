@@ -60,7 +60,9 @@ def test_every_dataplat_command_mentioned_exists() -> None:
 def test_linked_files_exist() -> None:
     for path in re.findall(r"\]\(([^)#:]+)\)", README + ARCHITECTURE):
         assert (PROJECT_ROOT / path).exists(), path
-    for path in re.findall(r"`((?:dataplat\w*|simulators|scripts|infra|tests|bench|jvm)/[\w./-]+)`", README + ARCHITECTURE):
+    for path in re.findall(
+        r"`((?:dataplat\w*|simulators|scripts|infra|tests|bench|jvm)/[\w./-]+)`", README + ARCHITECTURE
+    ):
         if "<" in path or path.endswith(("tickets.py", "topic_tickets.json")):
             continue  # the worked example's new files
         assert (PROJECT_ROOT / path.rstrip("/")).exists(), path

@@ -152,7 +152,7 @@ def test_crash_between_dead_letters_and_commit_resends_nothing(kafka: KafkaClust
     assert sum(bronze_offsets(tmp_path, topic).values()) == len(produced) - invalid
 
 
-def _ingest_in_process(bootstrap: str, topic: str, lake_dir: str, ranges: list[dict], barrier) -> tuple[int, int]:  # noqa: ANN001
+def _ingest_in_process(bootstrap: str, topic: str, lake_dir: str, ranges: list[dict], barrier) -> tuple[int, int]:
     from dataplat_resources.settings import KafkaSettings
 
     settings = KafkaSettings(bootstrap_server=bootstrap)

@@ -35,7 +35,9 @@ def test_start_is_idempotent_restart_keeps_data_and_topics_grow(tmp_path: Path) 
         assert not broker.status().running
         assert not broker.format_storage("java", "")  # formatted once, never again
         broker.start()
-        grown = ensure_platform_topics(KafkaSettings(bootstrap_server=broker.bootstrap, topic_partitions='{"topic_app_events": 3, "default": 2}'))
+        grown = ensure_platform_topics(
+            KafkaSettings(bootstrap_server=broker.bootstrap, topic_partitions='{"topic_app_events": 3, "default": 2}')
+        )
         actions = {c.topic: (c.action, c.partitions) for c in grown}
         assert actions["topic_app_events"] == ("grown", 3) and actions["topic_app_events_dlq"] == ("grown", 3)
         assert actions["topic_clickstream"] == ("unchanged", 2)
@@ -64,24 +66,45 @@ def test_port_taken_by_something_else_is_a_clear_error(tmp_path: Path) -> None:
             broker.start()
 
 
-def test_cli_starts_nothing_for_an_external_cluster(kafka, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli_starts_nothing_for_an_external_cluster(kafka, tmp_path: Path) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVER": kafka.bootstrap, "DATAPLAT_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "dataplat.cli", "kafka", "start"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "dataplat.cli", "kafka", "start"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert "nothing started" in out.stdout and "topic_app_events" in out.stdout
     assert not (tmp_path / "kafka" / "kafka.pid").exists()
-    status = subprocess.run([sys.executable, "-m", "dataplat.cli", "kafka", "status"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    status = subprocess.run(
+        [sys.executable, "-m", "dataplat.cli", "kafka", "status"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert status.returncode == 0 and "topic_clickstream_dlq" in status.stdout
 
 
 def test_cli_status_of_a_stopped_local_broker_exits_1(tmp_path: Path) -> None:
     env = {**os.environ, "DATAPLAT_HOME": str(tmp_path), "KAFKA_LOCAL_PORT": str(free_port())}
     env.pop("KAFKA_BOOTSTRAP_SERVER", None)
-    out = subprocess.run([sys.executable, "-m", "dataplat.cli", "kafka", "status"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "dataplat.cli", "kafka", "status"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 1 and "not running" in out.stdout
 
 
-def test_topics_with_more_partitions_than_asked_are_left_alone(kafka, unique_topic) -> None:  # noqa: ANN001
+def test_topics_with_more_partitions_than_asked_are_left_alone(kafka, unique_topic) -> None:
     name = unique_topic("big", partitions=5)
     (change,) = ensure_topics(kafka.admin(), {name: 3})
     assert (change.action, change.partitions) == ("larger_than_requested", 5)

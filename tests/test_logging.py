@@ -40,7 +40,11 @@ def test_json_logs_are_structured(captured: io.StringIO) -> None:
 
 def test_sasl_and_database_passwords_never_reach_the_log(captured: io.StringIO) -> None:
     settings = KafkaSettings(
-        bootstrap_server="broker:9093", security_protocol="SASL_SSL", sasl_mechanism="PLAIN", sasl_username="svc", sasl_password=SECRET
+        bootstrap_server="broker:9093",
+        security_protocol="SASL_SSL",
+        sasl_mechanism="PLAIN",
+        sasl_username="svc",
+        sasl_password=SECRET,
     )
     log = get_logger("test")
     log.info("connecting", config=settings.client_config())
@@ -72,7 +76,7 @@ def test_secrets_are_bound_from_environment_variables_not_literals() -> None:
     assert isinstance(postgres.password, dg.EnvVar) and postgres.password.env_var_name == "POSTGRES_PASSWORD"
 
 
-def test_log_level_comes_from_the_environment(tmp_path) -> None:  # noqa: ANN001
+def test_log_level_comes_from_the_environment(tmp_path) -> None:
     """A real process: LOG_LEVEL=WARNING hides info lines; DEBUG shows them."""
     code = (
         "from dataplat_resources.logging import configure_logging, get_logger;"
@@ -82,5 +86,7 @@ def test_log_level_comes_from_the_environment(tmp_path) -> None:  # noqa: ANN001
     )
     for level, expect_info in (("WARNING", False), ("debug", True)):
         env = {**os.environ, "LOG_LEVEL": level, "LOG_FORMAT": "json"}
-        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, check=True
+        )
         assert ("info-line" in out.stderr) is expect_info and "warn-line" in out.stderr

@@ -25,7 +25,11 @@ def small_commits(uri: str, commits: int, rows: int = 10) -> DeltaAppendTable:
     for i in range(commits):
         offsets = list(range(i * rows, (i + 1) * rows))
         data = pa.table(
-            {"_kafka_partition": pa.array([0] * rows, pa.int32()), "_kafka_offset": offsets, "event_date": [dt.date(2026, 11, 24)] * rows},
+            {
+                "_kafka_partition": pa.array([0] * rows, pa.int32()),
+                "_kafka_offset": offsets,
+                "event_date": [dt.date(2026, 11, 24)] * rows,
+            },
             schema=SCHEMA,
         )
         table.progress({0: progress_app_id("bronze", "t", 0)})

@@ -1,4 +1,4 @@
-"""``dataplat health``: broker, topics, lag, Delta tables, Spark jars and the Dagster daemon."""
+"""``dataplat health``: broker, topics, lag, Delta tables, Spark jars, the shop database and the Dagster daemon."""
 
 from __future__ import annotations
 

@@ -228,7 +228,9 @@ class TopicIngestor:
         committed = self.bronze.progress(self._app_ids("bronze", partitions))
         quarantined = self.quarantine.progress(self._app_ids("quarantine", partitions))
         rows, valid_msgs = prepared.rows, prepared.valid_msgs
-        stale = [i for i, (p, o) in enumerate(zip(rows.partitions, rows.offsets, strict=True)) if o <= committed.get(p, -1)]
+        stale = [
+            i for i, (p, o) in enumerate(zip(rows.partitions, rows.offsets, strict=True)) if o <= committed.get(p, -1)
+        ]
         if stale:  # committed by someone else since the batch was prepared
             keep = sorted(set(range(len(rows))) - set(stale))
             rows, valid_msgs = rows.take(keep), [valid_msgs[i] for i in keep]
@@ -257,7 +259,12 @@ class TopicIngestor:
         outcome = self.bronze.append(
             bronze_rows,
             bronze_txns,
-            metadata={"dataplat.topic": self.topic, "dataplat.rows": str(bronze_rows.num_rows)},
+            metadata={
+                "dataplat.topic": self.topic,
+                "dataplat.rows": str(bronze_rows.num_rows),
+                # Rows carry _ingested_at; with this, any row can be joined to its commit's time.
+                "dataplat.ingested_at": ingested_at.isoformat(),
+            },
             remaining=lambda data: _keep_after(
                 data, self.bronze.progress(self._app_ids("bronze", partitions), refresh=False)
             ),
@@ -277,6 +284,7 @@ class TopicIngestor:
         if prepared.kafka_ts:
             stats.kafka_latency_ms.append(commit_us / 1000.0 - np.asarray(prepared.kafka_ts, dtype=np.float64))
         stats.duration_s = time.perf_counter() - prepared.started
+        stats.batch_seconds.append(stats.duration_s)
         return stats
 
     def _dead_letter(

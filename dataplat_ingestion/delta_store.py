@@ -86,7 +86,7 @@ class DeltaAppendTable:
                     configuration=TABLE_CONFIGURATION,
                     storage_options=self.storage_options or None,
                 )
-            except Exception as exc:  # noqa: BLE001 - lost a creation race: the table exists now
+            except Exception as exc:
                 log.info("delta table created concurrently", table=self.uri, error=str(exc))
             table = DeltaTable(self.uri, version=0, storage_options=self.storage_options or None)
             self._table = table

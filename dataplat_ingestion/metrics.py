@@ -25,6 +25,11 @@ def percentiles_ms(latencies_ms: np.ndarray) -> dict[str, float | None]:
     return {f"p{q}": round(float(v), 1) for q, v in zip(PERCENTILES, values, strict=True)}
 
 
+_NOT_IN_SUMMARY = frozenset(
+    {"event_latency_ms", "kafka_latency_ms", "bronze_versions", "last_offsets", "stage_seconds", "batch_seconds"}
+)
+
+
 @dataclass
 class IngestStats:
     """Counts and timings of one run or flush. ``consumed == valid + invalid + already_committed``."""
@@ -49,6 +54,7 @@ class IngestStats:
     # Seconds spent per stage (read, validate, convert, dead_letter, commit): the profile that
     # explains a throughput figure.
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    batch_seconds: list[float] = field(default_factory=list)  # read-to-commit time of each batch
 
     def add_stage(self, stage: str, seconds: float) -> None:
         self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
@@ -73,6 +79,7 @@ class IngestStats:
             self.last_offsets[p] = max(off, self.last_offsets.get(p, -1))
         for stage, seconds in other.stage_seconds.items():
             self.add_stage(stage, seconds)
+        self.batch_seconds.extend(other.batch_seconds)
 
     @property
     def processed(self) -> int:
@@ -105,11 +112,7 @@ class IngestStats:
 
     def summary(self) -> dict[str, object]:
         """Flat, JSON-friendly figures (for metadata, logs and the metrics table)."""
-        data = {
-            k: v
-            for k, v in asdict(self).items()
-            if k not in {"event_latency_ms", "kafka_latency_ms", "bronze_versions", "last_offsets", "stage_seconds"}
-        }
+        data = {k: v for k, v in asdict(self).items() if k not in _NOT_IN_SUMMARY}
         latency = self.latency()
         data.update(
             {

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -176,17 +175,27 @@ class PlatformSettings(BaseSettings):
     def kafka_dir(self) -> Path:
         return self.home / "kafka"
 
-    @cached_property
+    _kafka: KafkaSettings = PrivateAttr()
+    _ingestion: IngestionSettings = PrivateAttr()
+    _postgres: PostgresSettings = PrivateAttr()
+
+    def model_post_init(self, __context: object) -> None:
+        # Read every group now, with the rest: one consistent snapshot of the environment.
+        self._kafka = KafkaSettings()
+        self._ingestion = IngestionSettings()
+        self._postgres = PostgresSettings()
+
+    @property
     def kafka(self) -> KafkaSettings:
-        return KafkaSettings()
+        return self._kafka
 
-    @cached_property
+    @property
     def ingestion(self) -> IngestionSettings:
-        return IngestionSettings()
+        return self._ingestion
 
-    @cached_property
+    @property
     def postgres(self) -> PostgresSettings:
-        return PostgresSettings()
+        return self._postgres
 
 
 def load_settings() -> PlatformSettings:

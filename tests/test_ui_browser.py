@@ -206,3 +206,19 @@ def test_schedules_and_sensors_are_listed_and_running(browser: object, dagster_u
     states = [switches.nth(i).is_checked() for i in range(switches.count())]
     assert len(states) >= len(expected) and all(states), states
     page.screenshot(path=str(SHOTS / "06-automation.png"))
+
+
+def test_health_is_green_with_the_daemon_running(dagster_ui: str, materialized_platform: MaterializedPlatform) -> None:
+    """`dataplat health` against the same platform, while `dagster dev` runs the daemon."""
+    time.sleep(5)  # a first heartbeat from every daemon
+    result = subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "dataplat"), "health"],
+        cwd=materialized_platform.root,
+        env=materialized_platform.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for row in ("broker", "topic_app_events_dlq", "bronze_app_events", "jars", "SENSOR", "SCHEDULER", "healthy"):
+        assert row in result.stdout, row

@@ -11,6 +11,7 @@ Gold (idempotent range rebuilds): :func:`run_hourly_aggregates`, :func:`run_dail
 :func:`run_user_segments`.
 """
 
+from dataplat_processing._delta import is_delta, read_delta
 from dataplat_processing._stream import CheckpointResetError, processed_source_version
 from dataplat_processing.checks import (
     check_cdc_zero_drift,
@@ -59,7 +60,9 @@ __all__ = [
     "check_session_invariants",
     "check_table_keys",
     "current_state",
+    "is_delta",
     "processed_source_version",
+    "read_delta",
     "register_live_views",
     "reset_stream_job",
     "run_cdc",

@@ -48,12 +48,16 @@ def test_unreachable_broker_and_missing_jars_fail(tmp_path: Path) -> None:
     assert jars.status == FAIL and "make setup" in jars.detail
 
 
-def test_cli_exits_1_without_a_daemon_and_0_when_skipping_it(platform_env: dict, kafka: KafkaCluster, tmp_path: Path) -> None:
+def test_cli_exits_1_without_a_daemon_and_0_when_skipping_it(
+    platform_env: dict, kafka: KafkaCluster, tmp_path: Path
+) -> None:
     env = {**os.environ, **platform_env, "DAGSTER_HOME": str(tmp_path / "dagster")}
     (tmp_path / "dagster").mkdir()
     command = [sys.executable, "-m", "dataplat.cli", "health"]
     no_daemon = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert no_daemon.returncode == 1 and "no daemon heartbeat" in no_daemon.stdout and "unhealthy" in no_daemon.stdout
-    skipped = subprocess.run([*command, "--skip-daemon"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    skipped = subprocess.run(
+        [*command, "--skip-daemon"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "healthy" in skipped.stdout and "broker" in skipped.stdout

@@ -130,18 +130,27 @@ class MaterializedPlatform:
 
 
 @pytest.fixture(scope="session")
-def materialized_platform(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> MaterializedPlatform:
-    """Runs the CI recipe once per session: Kafka, a burst, `dagster asset materialize` tier by tier,
-    the check report. The end-to-end and browser tests share what it leaves behind."""
+def materialized_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MaterializedPlatform]:
+    """Runs the CI recipe once per session, as a user runs it: its own Kafka broker (started by the
+    recipe's `dataplat kafka start`, on free ports), a burst, `dagster asset materialize` tier by
+    tier, the check report. The end-to-end and browser tests share what it leaves behind.
+
+    The broker is the recipe's own, not the session's shared one: other tests leave messages in the
+    platform topics (the same seed produced twice, injected duplicates) that a fresh lake would
+    ingest, and the blocking duplicate check would rightly fail."""
     import subprocess
 
     from dataplat_resources.settings import local_env
 
     root = tmp_path_factory.mktemp("platform")
+    port = free_port()
     env = {**os.environ, **local_env(home=root / "home")}
     env.update(
         {
-            "KAFKA_BOOTSTRAP_SERVER": kafka.bootstrap,
+            "KAFKA_BOOTSTRAP_SERVER": f"127.0.0.1:{port}",
+            "KAFKA_LOCAL_PORT": str(port),
+            "KAFKA_LOCAL_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_LOCAL_HEAP": "384m",
             "DAGSTER_HOME": str(root / "dagster"),
             "REPORT_DIR": str(root / "report"),
             "SPARK_MASTER": "local[2]",
@@ -149,10 +158,14 @@ def materialized_platform(kafka: KafkaCluster, tmp_path_factory: pytest.TempPath
         }
     )
     recipe = PROJECT_ROOT / "scripts" / "ci_materialize.sh"
-    result = subprocess.run([str(recipe), "400"], cwd=root, env=env, capture_output=True, text=True, check=False)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
-    return MaterializedPlatform(env, root, output)
+    dataplat = PROJECT_ROOT / ".venv" / "bin" / "dataplat"
+    try:
+        result = subprocess.run([str(recipe), "400"], cwd=root, env=env, capture_output=True, text=True, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-6000:]
+        yield MaterializedPlatform(env, root, output)
+    finally:
+        subprocess.run([str(dataplat), "kafka", "stop"], cwd=root, env=env, capture_output=True, check=False)
 
 
 # -- PostgreSQL: a throwaway cluster for the shop database -------------------------------------------

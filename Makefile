@@ -54,6 +54,7 @@ format: setup
 bench: setup ## the benchmarks (JSON in bench/results/)
 	$(BIN)/python bench/simulators_bench.py
 	$(BIN)/python bench/ingest_bench.py run
+	$(BIN)/python bench/sensor_latency_bench.py
 	$(BIN)/python bench/spark_bench.py
 
 status: setup ## is Kafka up, how full are the topics

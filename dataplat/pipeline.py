@@ -66,6 +66,9 @@ def _hours_and_days(lake_uri: str) -> tuple[tuple[datetime, datetime], tuple[dat
     return (first, last), (first.replace(hour=0), last.replace(hour=0))
 
 
+QUIET_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def run_main_job(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -80,7 +83,11 @@ def run_main_job(
 
     def run(name: str, job_name: str, **kwargs: Any) -> dg.ExecuteInProcessResult:
         started = time.perf_counter()
-        result = defs.get_job_def(job_name).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+        # Dagster's per-event console log (DEBUG) would bury the summary; the runs are in the UI.
+        run_config = {**kwargs.pop("run_config", {}), **QUIET_CONSOLE}
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config, **kwargs
+        )
         stage = StageResult(name, result.run_id, result.success, time.perf_counter() - started)
         summary.stages.append(stage)
         if on_stage:

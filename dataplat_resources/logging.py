@@ -85,6 +85,14 @@ def configure_logging(level: str = "INFO", fmt: str = "console", stream: Any = N
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # Chatty at INFO about their own plumbing (py4j's every Spark callback, alembic's every storage
+    # migration check): only their warnings, unless LOG_LEVEL=DEBUG.
+    library_level = logging.DEBUG if level.upper() == "DEBUG" else max(root.level, logging.WARNING)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)
+
+
+CHATTY_LIBRARIES = ("py4j", "alembic")
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

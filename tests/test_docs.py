@@ -65,4 +65,18 @@ def test_linked_files_exist() -> None:
     ):
         if "<" in path or path.endswith(("tickets.py", "topic_tickets.json")):
             continue  # the worked example's new files
+        if path.rstrip("/") in GENERATED:
+            continue
         assert (PROJECT_ROOT / path.rstrip("/")).exists(), path
+
+
+# Folders the code creates at run time (ignored by git, so absent on a fresh clone).
+GENERATED = {"bench/results"}
+
+
+def test_generated_folders_are_created_by_the_code_and_ignored_by_git() -> None:
+    ignored = (PROJECT_ROOT / ".gitignore").read_text().splitlines()
+    for folder in GENERATED:
+        assert f"{folder}/" in ignored, folder
+        writers = [p for p in (PROJECT_ROOT / "bench").glob("*.py") if f'"{folder.split("/")[-1]}"' in p.read_text()]
+        assert writers, f"nothing writes {folder}"

@@ -164,11 +164,11 @@ def _rate(r: dict) -> float:
 
 def _continuous(bootstrap: str, home: Path, rate: int, seconds: int) -> dict:
     """The ingest service under a steady load; p99 produce -> commit from its metrics table."""
+    from latency import percentiles, produce_steadily, produce_to_commit_ms
+
     from dataplat_resources.kafka_client import ensure_platform_topics
     from dataplat_resources.lake import LakeLayout
     from dataplat_resources.settings import KafkaSettings, local_env
-    from simulators.producer import KafkaSink
-    from simulators.registry import make_source
 
     settings = KafkaSettings(bootstrap_server=bootstrap)
     ensure_platform_topics(settings)
@@ -194,25 +194,11 @@ def _continuous(bootstrap: str, home: Path, rate: int, seconds: int) -> dict:
         stderr=subprocess.DEVNULL,
     )
     time.sleep(6)  # join the group
-    source = make_source("mobile_app", seed=7)
-    sent = 0
-    started = time.perf_counter()
-    with KafkaSink(settings) as sink:
-        while time.perf_counter() - started < seconds:
-            tick = time.perf_counter()
-            batch = []
-            while len(batch) < rate // 10:
-                batch.extend(source.next_unit().messages)
-            sink.send_many("topic_app_events", batch)
-            sent += len(batch)
-            time.sleep(max(0.0, 0.1 - (time.perf_counter() - tick)))
-        sink.flush()
-    achieved = sent / (time.perf_counter() - started)
+    sent, produce_s = produce_steadily(settings, rate, seconds, seed=7)
+    achieved = sent / produce_s
     time.sleep(3)
     service.send_signal(signal.SIGTERM)
     service.wait(timeout=120)
-    from latency import percentiles, produce_to_commit_ms
-
     exact = percentiles(produce_to_commit_ms(LakeLayout(str(home / "lake")).bronze("topic_app_events")))
     return {
         "target_events_per_s": rate,

@@ -7,11 +7,16 @@ commit info, so every row joins to the time its commit landed; the Kafka CreateT
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.compute as pc
 from deltalake import DeltaTable
+
+if TYPE_CHECKING:
+    from dataplat_resources.settings import KafkaSettings
 
 
 def produce_to_commit_ms(uri: str) -> np.ndarray:
@@ -40,3 +45,25 @@ def percentiles(latency_ms: np.ndarray) -> dict[str, float]:
         "max_ms": round(top, 1),
         "rows": int(latency_ms.size),
     }
+
+
+def produce_steadily(settings: KafkaSettings, rate: int, seconds: float, seed: int) -> tuple[int, float]:
+    """Mobile app events into ``topic_app_events`` at ``rate`` per second (in 100 ms slices) for
+    ``seconds``; returns (messages sent, seconds taken including the final flush)."""
+    from simulators.producer import KafkaSink
+    from simulators.registry import make_source
+
+    source = make_source("mobile_app", seed=seed)
+    sent = 0
+    started = time.perf_counter()
+    with KafkaSink(settings) as sink:
+        while time.perf_counter() - started < seconds:
+            tick = time.perf_counter()
+            batch = []
+            while len(batch) < max(1, rate // 10):
+                batch.extend(source.next_unit().messages)
+            sink.send_many("topic_app_events", batch)
+            sent += len(batch)
+            time.sleep(max(0.0, 0.1 - (time.perf_counter() - tick)))
+        sink.flush()
+    return sent, time.perf_counter() - started

@@ -35,14 +35,12 @@ def run(
     interval: int = typer.Option(5, help="INGEST_SENSOR_INTERVAL_SECONDS for the run."),
     out: Path = typer.Option(ROOT / "bench" / "results" / "sensor_latency.json"),
 ) -> None:
-    from latency import percentiles, produce_to_commit_ms
+    from latency import percentiles, produce_steadily, produce_to_commit_ms
 
     from dataplat_resources.kafka_client import ensure_platform_topics
     from dataplat_resources.lake import LakeLayout
     from dataplat_resources.logging import configure_logging
     from dataplat_resources.settings import KafkaSettings, local_env
-    from simulators.producer import KafkaSink
-    from simulators.registry import make_source
     from tests.conftest import start_local_broker
 
     configure_logging("WARNING")
@@ -72,20 +70,7 @@ def run(
             start_new_session=True,
         )
         time.sleep(15)  # the daemon loads the code location and starts evaluating sensors
-        source = make_source("mobile_app", seed=3)
-        sent = 0
-        started = time.perf_counter()
-        with KafkaSink(settings) as sink:
-            while time.perf_counter() - started < seconds:
-                tick = time.perf_counter()
-                batch = []
-                while len(batch) < max(1, rate // 10):
-                    batch.extend(source.next_unit().messages)
-                sink.send_many("topic_app_events", batch)
-                sent += len(batch)
-                time.sleep(max(0.0, 0.1 - (time.perf_counter() - tick)))
-            sink.flush()
-        produced_s = time.perf_counter() - started
+        sent, produced_s = produce_steadily(settings, rate, seconds, seed=3)
         uri = LakeLayout(env["DATAPLAT_LAKE_URI"]).bronze("topic_app_events")
         deadline = time.monotonic() + 600
         from dataplat_ingestion.arrow_convert import bronze_schema

@@ -16,6 +16,14 @@ from dataplat_resources.resources import DeltaLakeResource, SparkResource
 PARTITIONS_START = "2026-01-01"
 HOURLY = dg.HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00", end_offset=1, timezone="UTC")
 DAILY = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1, timezone="UTC")
+# What every gold asset shares: a backfill of any range is one Spark run (one session), not one per partition.
+GOLD_ASSET: dict[str, Any] = {
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "group_name": "gold",
+    "kinds": {"spark", "deltalake"},
+    "owners": OWNERS,
+    "tags": {"dataplat/tier": "gold"},
+}
 
 
 def _result(result: Any, spark: Any, path: str, order_by: list[str]) -> dg.MaterializeResult:
@@ -35,11 +43,7 @@ def _result(result: Any, spark: Any, path: str, order_by: list[str]) -> dg.Mater
     key=gold_key("hourly_aggregates"),
     deps=[silver_key("enriched_app_events")],
     partitions_def=HOURLY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="gold",
-    kinds={"spark", "deltalake"},
-    owners=OWNERS,
-    tags={"dataplat/tier": "gold"},
+    **GOLD_ASSET,
     description="Per hour, event type, platform and country: events, exact unique users, revenue, purchases.",
 )
 def gold_hourly_aggregates(
@@ -57,11 +61,7 @@ def gold_hourly_aggregates(
     key=gold_key("daily_summary"),
     deps=[gold_key("hourly_aggregates"), silver_key("clickstream_sessions"), silver_key("enriched_app_events")],
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="gold",
-    kinds={"spark", "deltalake"},
-    owners=OWNERS,
-    tags={"dataplat/tier": "gold"},
+    **GOLD_ASSET,
     description="Per day: events, DAU, revenue, purchases, conversion, sessions, session duration, bounce rate.",
 )
 def gold_daily_summary(
@@ -78,11 +78,7 @@ def gold_daily_summary(
     key=gold_key("user_segments"),
     deps=[silver_key("enriched_app_events")],
     partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="gold",
-    kinds={"spark", "deltalake"},
-    owners=OWNERS,
-    tags={"dataplat/tier": "gold"},
+    **GOLD_ASSET,
     description=(
         "Users as of each day: RFM figures and one behaviour segment (high_value > new > active > at_risk > churned)."
     ),
